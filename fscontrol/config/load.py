@@ -1,0 +1,224 @@
+"""Reads the TOML site configuration into `Config`, collecting every problem with its key path."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from pathlib import Path
+
+from ..errors import ConfigError
+from . import numbers
+from .model import Config, Secret
+
+# Secrets may come from the environment instead of the file (and then win over it).
+SECRET_ENV = {
+    ("switch", "esl_password"): "FSCONTROL_ESL_PASSWORD",
+    ("database", "url"): "DATABASE_URL",
+}
+
+EXTENSION = re.compile(r"[0-9]{2,9}")
+FEATURE_CODE = re.compile(r"[*#][0-9*#]{1,8}")
+DTMF_CODE = re.compile(r"\*[0-9]")
+
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", Secret: "a string"}
+
+
+def _describe(value) -> str:
+    kind = {str: "string", bool: "boolean", int: "integer", float: "number",
+            list: "array", dict: "table"}.get(type(value), type(value).__name__)
+    return f"{kind} {value!r}" if kind in ("string", "integer", "number", "boolean") else kind
+
+
+class _Builder:
+    """Turns plain TOML data into the frozen dataclasses of `model`, recording problems."""
+
+    def __init__(self):
+        self.problems: list[tuple[str, str]] = []
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append((path, message))
+
+    def build(self, cls, data, path: str):
+        if not isinstance(data, dict):
+            self.problem(path, f"expected a table, got {_describe(data)}")
+            return None
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key in data:
+            if key not in fields:
+                known = ", ".join(sorted(fields))
+                self.problem(_join(path, key), f"unknown key (known keys: {known})")
+        values = {}
+        for name, f in fields.items():
+            if name in data:
+                value = self.value(hints[name], data[name], _join(path, name))
+                if value is not _BAD:
+                    values[name] = value
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                self.problem(_join(path, name), "missing (required)")
+                return None
+        try:
+            return cls(**values)
+        except TypeError:  # a required field was bad
+            return None
+
+    def value(self, hint, raw, path):
+        origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        if origin in (typing.Union, types.UnionType):  # X | None: None is only the default
+            return self.value(next(a for a in args if a is not type(None)), raw, path)
+        if origin is typing.Literal:
+            if raw not in args:
+                choices = " or ".join(f'"{a}"' for a in args)
+                self.problem(path, f"{_describe(raw)} is not one of {choices}")
+                return _BAD
+            return raw
+        if origin is tuple:
+            if not isinstance(raw, list):
+                self.problem(path, f"expected an array, got {_describe(raw)}")
+                return _BAD
+            items = [self.value(args[0], item, f"{path}[{i}]") for i, item in enumerate(raw)]
+            return tuple(i for i in items if i is not _BAD and i is not None)
+        if dataclasses.is_dataclass(hint):
+            return self.build(hint, raw, path)
+        wrap = hint is Secret
+        if wrap:
+            hint = str
+        # bool is a subclass of int in Python; TOML keeps them apart and so do we.
+        if type(raw) is not hint:
+            self.problem(path, f"expected {_TYPE_NAMES.get(hint, hint.__name__)}, got {_describe(raw)}")
+            return _BAD
+        if isinstance(raw, str) and any(c in raw for c in "\r\n\x00"):
+            self.problem(path, "contains a line break or NUL")
+            return _BAD
+        return Secret(raw) if wrap else raw
+
+
+_BAD = object()
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def parse(data: dict, env: typing.Mapping[str, str] | None = None, source: str = "") -> Config:
+    """Builds and validates a Config from TOML data; raises ConfigError listing every problem."""
+    env = os.environ if env is None else env
+    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for (table, key), var in SECRET_ENV.items():
+        if env.get(var):
+            section = data.setdefault(table, {})
+            if isinstance(section, dict):
+                section[key] = env[var]
+    builder = _Builder()
+    config = builder.build(Config, data, "")
+    if config is not None and not builder.problems:
+        builder.problems.extend(validate(config))
+    if builder.problems or config is None:
+        raise ConfigError(builder.problems or [("", "invalid configuration")], source)
+    return config
+
+
+def load(path: str | os.PathLike, env: typing.Mapping[str, str] | None = None) -> Config:
+    """Reads and validates a TOML file; every failure is a ConfigError naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError([("", f"config file {path} not found")]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise ConfigError([("", f"cannot read config file {path}: {reason}")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([("", f"{path} is not valid TOML: {e}")]) from None
+    return parse(data, env, str(path))
+
+
+def validate(config: Config) -> list[tuple[str, str]]:
+    """Cross-field rules (Lync's orbit rules, timer ranges, collisions); `(key path, message)` each."""
+    problems: list[tuple[str, str]] = []
+    p = problems.append
+    s = config.switch
+    if not 1 <= s.esl_port <= 65535:
+        p(("switch.esl_port", f"{s.esl_port} is not a TCP port (1-65535)"))
+    if "{ext}" not in s.user_dial_string:
+        p(("switch.user_dial_string", f'"{s.user_dial_string}" has no {{ext}} placeholder'))
+    _check_timing(p, "park", config.park.timeout, config.park.max_attempts)
+    if not 5 <= config.park.ringback_timeout <= 300:
+        p(("park.ringback_timeout", f"{config.park.ringback_timeout} is outside 5-300 seconds"))
+    if not DTMF_CODE.fullmatch(config.park.dtmf_code):
+        p(("park.dtmf_code", f'"{config.park.dtmf_code}" must be * followed by one digit'))
+    codes = config.feature_codes()
+    for key, code in codes.items():
+        if not FEATURE_CODE.fullmatch(code):
+            p((key, f'"{code}" must be * or # followed by 1 to 8 of 0-9 * #'))
+
+    users: dict[str, int] = {}
+    for i, user in enumerate(config.users):
+        if not EXTENSION.fullmatch(user.extension):
+            p((f"users[{i}].extension", f'"{user.extension}" must be 2 to 9 digits'))
+        elif user.extension in users:
+            p((f"users[{i}].extension", f'"{user.extension}" is also users[{users[user.extension]}]'))
+        else:
+            users[user.extension] = i
+
+    ranges: list[tuple[int, numbers.NumberRange]] = []
+    names: dict[str, int] = {}
+    for i, r in enumerate(config.orbits):
+        where = f"orbits[{i}]"
+        if r.name in names:
+            p((f"{where}.name", f'"{r.name}" is also orbits[{names[r.name]}]'))
+        names.setdefault(r.name, i)
+        bad = numbers.range_problems(r.start, r.end)
+        for fld, message in bad:
+            p((f"{where}.{fld}", message))
+        if r.kind == "park":
+            _check_timing(p, where, r.timeout, r.max_attempts)
+        else:
+            for fld in ("music", "music_on_hold", "timeout", "max_attempts", "fallback"):
+                if getattr(r, fld) is not None:
+                    p((f"{where}.{fld}", 'only a range of kind "park" has this'))
+        if bad:
+            continue
+        rng = r.numbers
+        for j, other in ranges:
+            if rng.overlaps(other):
+                o = config.orbits[j]
+                p((where, f'"{r.start}".."{r.end}" overlaps orbits[{j}] ("{o.start}".."{o.end}")'))
+        for key, code in codes.items():
+            if rng.contains(code):
+                p((where, f'orbit "{code}" collides with feature code {key}'))
+        for ext, u in users.items():
+            if rng.contains(ext):
+                p((where, f'orbit "{ext}" collides with users[{u}].extension'))
+        ranges.append((i, rng))
+    total = sum(r.size for _, r in ranges)
+    if total > numbers.MAX_TOTAL:
+        p(("orbits", f"{total:,} orbits in all; at most {numbers.MAX_TOTAL:,}"))
+
+    pickup = [rng for i, rng in ranges if config.orbits[i].kind == "pickup"]
+    seen: dict[str, int] = {}
+    for i, g in enumerate(config.pickup_groups):
+        where = f"pickup_groups[{i}]"
+        if not any(rng.contains(g.number) for rng in pickup):
+            p((f"{where}.number", f'"{g.number}" is in no orbit range of kind "pickup"'))
+        if g.number in seen:
+            p((f"{where}.number", f'"{g.number}" is also pickup_groups[{seen[g.number]}]'))
+        seen.setdefault(g.number, i)
+        for k, member in enumerate(g.members):
+            if member not in users:
+                p((f"{where}.members[{k}]", f'"{member}" is not a users[].extension'))
+    return problems
+
+
+def _check_timing(p, where: str, timeout: int | None, max_attempts: int | None) -> None:
+    if timeout is not None and not 10 <= timeout <= 600:
+        p((f"{where}.timeout", f"{timeout} is outside 10-600 seconds"))
+    if max_attempts is not None and not 1 <= max_attempts <= 10:
+        p((f"{where}.max_attempts", f"{max_attempts} is outside 1-10"))

@@ -1,0 +1,136 @@
+"""The site configuration as typed, immutable objects. Field defaults here are the documented defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .numbers import NumberRange
+
+
+class Secret:
+    """A secret string (password, token) that never shows in repr, str, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class SwitchConfig:
+    """How to reach FreeSWITCH and how its users are dialled."""
+
+    esl_host: str = "127.0.0.1"
+    esl_port: int = 8021
+    esl_password: Secret = field(default_factory=lambda: Secret("ClueCon"))
+    conf_dir: str = "/etc/freeswitch"
+    context: str = "default"
+    domain: str = "$${domain}"
+    user_dial_string: str = "user/{ext}@{domain}"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """Where state lives: a PostgreSQL URL, or (empty) an embedded server under `embedded_dir`."""
+
+    url: Secret = field(default_factory=lambda: Secret(""))
+    embedded_dir: str = ".fscontrol/pgdata"
+
+
+@dataclass(frozen=True)
+class ParkConfig:
+    """Call Park defaults (Lync's Set-CsCpsConfiguration); a park range may override the timing ones."""
+
+    code: str = "*70"
+    dtmf_code: str = "*1"
+    allocation: Literal["random", "lowest"] = "random"
+    timeout: int = 90
+    ringback_timeout: int = 30
+    max_attempts: int = 1
+    fallback: str = ""
+    music_on_hold: bool = True
+    music: str = "local_stream://moh"
+
+
+@dataclass(frozen=True)
+class FeatureCodes:
+    """Dialable feature codes besides the park code; no orbit may equal one."""
+
+    voicemail: str = "*98"
+    directed_pickup: str = "**"
+
+
+@dataclass(frozen=True)
+class User:
+    """A user: an extension with a phone reached through `switch.user_dial_string`."""
+
+    extension: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class OrbitRange:
+    """A numbered range of orbits (`kind = "park"`) or of group pickup numbers (`kind = "pickup"`)."""
+
+    name: str
+    kind: Literal["park", "pickup"]
+    start: str
+    end: str
+    music: str | None = None
+    music_on_hold: bool | None = None
+    timeout: int | None = None
+    max_attempts: int | None = None
+    fallback: str | None = None
+
+    @property
+    def numbers(self) -> NumberRange:
+        from .numbers import make_range
+        return make_range(self.start, self.end)
+
+
+@dataclass(frozen=True)
+class PickupGroup:
+    """Members who may answer each other's ringing calls by dialling `number` (from a pickup range)."""
+
+    number: str
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole site configuration (one TOML file)."""
+
+    switch: SwitchConfig = field(default_factory=SwitchConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    park: ParkConfig = field(default_factory=ParkConfig)
+    features: FeatureCodes = field(default_factory=FeatureCodes)
+    users: tuple[User, ...] = ()
+    orbits: tuple[OrbitRange, ...] = ()
+    pickup_groups: tuple[PickupGroup, ...] = ()
+
+    def feature_codes(self) -> dict[str, str]:
+        """Key path -> code, for every dialable feature code."""
+        return {"park.code": self.park.code,
+                "features.voicemail": self.features.voicemail,
+                "features.directed_pickup": self.features.directed_pickup}
+
+    def ranges(self, kind: str) -> tuple[OrbitRange, ...]:
+        return tuple(r for r in self.orbits if r.kind == kind)

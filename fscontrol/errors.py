@@ -1,0 +1,42 @@
+"""Errors the operator sees. Each is a class with a stable id; the CLI turns them into one line and exit 2."""
+
+from __future__ import annotations
+
+
+class FscontrolError(Exception):
+    """Base of every error fscontrol reports to a user: `id` is stable, `str()` is the one-line reason."""
+
+    id = "error"
+    exit_code = 2
+
+
+class ConfigError(FscontrolError):
+    """The site configuration is missing, unreadable, malformed or invalid.
+
+    `problems` holds every `(key path, message)` found, so `fscontrol check` can print them all.
+    """
+
+    id = "invalid-config"
+
+    def __init__(self, problems: list[tuple[str, str]], source: str = ""):
+        self.problems = list(problems)
+        self.source = source
+        first = "; ".join(f"{p}: {m}" if p else m for p, m in self.problems[:3])
+        more = f" (+{len(self.problems) - 3} more)" if len(self.problems) > 3 else ""
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{first}{more}")
+
+    def lines(self) -> list[str]:
+        return [f"{p}: {m}" if p else m for p, m in self.problems]
+
+
+class DatabaseUnavailable(FscontrolError):
+    """No database connection could be made (server down, wrong URL, embedded server failed)."""
+
+    id = "database-unavailable"
+
+
+class NotImplementedYet(FscontrolError):
+    """A subcommand whose feature has not landed yet; never fake output."""
+
+    id = "not-implemented"
