@@ -1,0 +1,1 @@
+"""Tests of the ESL client core (fscontrol.esl)."""
