@@ -1,0 +1,196 @@
+"""The `fscontrol` command line: one subcommand per job, `--help` on each, errors as one line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+
+from .errors import FscontrolError, NotImplementedYet
+
+DEFAULT_CONFIG = os.environ.get("FSCONTROL_CONFIG", "fscontrol.toml")
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", "-c", default=DEFAULT_CONFIG, metavar="FILE",
+                        help=f"site configuration (TOML); default {DEFAULT_CONFIG} "
+                             "or $FSCONTROL_CONFIG")
+
+
+def _load(path):
+    from .config import load
+    return load(path)
+
+
+def cmd_check(args) -> int:
+    """Validate a configuration and print every problem with its key path."""
+    from .config import load
+    from .errors import ConfigError
+    try:
+        config = load(args.file)
+    except ConfigError as e:
+        for line in e.lines():
+            print(f"{args.file}: {line}" if not line.startswith(str(args.file)) else line)
+        print(f"{args.file}: {len(e.problems)} problem(s)", file=sys.stderr)
+        return 2
+    orbits = sum(r.numbers.size for r in config.ranges("park"))
+    print(f"{args.file}: ok — {len(config.users)} users, {len(config.ranges('park'))} park "
+          f"range(s) with {orbits} orbits, {len(config.pickup_groups)} pickup group(s)")
+    return 0
+
+
+def cmd_db_upgrade(args) -> int:
+    """Apply pending database migrations."""
+    from .db import open_database, upgrade
+    db = open_database(_load(args.config), upgrade=False)
+    with db.connection() as conn:
+        applied = upgrade(conn)
+    print("applied: " + ", ".join(applied) if applied else "database schema is up to date")
+    return 0
+
+
+def cmd_run(args) -> int:
+    """Run the controller against the configured FreeSWITCH."""
+    from .controller import run
+    return run(_load(args.config))
+
+
+def cmd_render(args) -> int:
+    from .render import render_to
+    written = render_to(_load(args.config), args.out)
+    for path in written:
+        print(path)
+    return 0
+
+
+def cmd_deploy(args) -> int:
+    from .render import deploy
+    result = deploy(_load(args.config), dest=args.dest, dry_run=args.dry_run, rollback=args.rollback)
+    print(result.summary)
+    return 1 if result.reload_pending else 0
+
+
+def cmd_simulate(args) -> int:
+    from .sim.__main__ import main as sim_main
+    argv = ["--host", args.host, "--port", str(args.port)]
+    if args.dialplan:
+        argv += ["--dialplan", args.dialplan]
+    return sim_main(argv) or 0
+
+
+def not_implemented(feature: str):
+    def cmd(args) -> int:
+        raise NotImplementedYet(f"{feature}: not implemented yet")
+    return cmd
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every subcommand also accepts --debug after its name."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if kwargs.get("prog", "").startswith("fscontrol "):
+            self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                              help="show tracebacks and debug logs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="fscontrol",
+        description="Enterprise-voice features (call park, group pickup, call via work) for FreeSWITCH.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=_Parser)
+
+    p = sub.add_parser("run", help="run the controller against a real FreeSWITCH",
+                       description="Connect to FreeSWITCH's event socket (retrying with backoff), "
+                                   "apply database migrations and run the features.")
+    _config_arg(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check", help="validate a configuration file",
+                       description="Validate a configuration and print every problem with its key "
+                                   "path. Exit 0 when valid, 2 when not.")
+    p.add_argument("file", metavar="CONFIG", help="the TOML file to check")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("render", help="render the FreeSWITCH dialplan and config files",
+                       description="Render the dialplan and configuration files from templates/ "
+                                   "for CONFIG into DIR (validated before writing).")
+    _config_arg(p)
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output directory")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("deploy", help="render, validate and install the files, then reloadxml",
+                       description="Render to a temporary directory, validate, replace the live "
+                                   "files atomically (keeping the previous version) and reloadxml. "
+                                   "Exit 1 when files were installed but the reload is pending.")
+    _config_arg(p)
+    p.add_argument("--dest", metavar="DIR", help="FreeSWITCH conf dir (default: switch.conf_dir)")
+    p.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
+    p.add_argument("--rollback", action="store_true", help="restore the previous version and reload")
+    p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser("db", help="database maintenance", description="Database maintenance.")
+    dbsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    q = dbsub.add_parser("upgrade", help="apply pending migrations",
+                         description="Apply the pending numbered migrations (also done at run start).")
+    _config_arg(q)
+    q.set_defaults(func=cmd_db_upgrade)
+
+    p = sub.add_parser("parked", help="list parked calls",
+                       description="List parked calls: orbit, caller, parker, parked for, attempts, "
+                                   "next action.")
+    _config_arg(p)
+    p.set_defaults(func=not_implemented("parked"))
+
+    p = sub.add_parser("park", help="park a call by its channel uuid",
+                       description="Park the call whose channel is UUID in a free orbit.")
+    _config_arg(p)
+    p.add_argument("uuid", metavar="UUID", help="channel uuid of the call to park")
+    p.set_defaults(func=not_implemented("park"))
+
+    p = sub.add_parser("pickup-group", help="show or edit group call pickup groups",
+                       description="Show or edit group call pickup groups.")
+    _config_arg(p)
+    p.set_defaults(func=not_implemented("pickup-group"))
+
+    p = sub.add_parser("call", help="click-to-call: ring your phone, then the callee",
+                       description="Call Via Work: ring USER's phone first, then call NUMBER and "
+                                   "bridge them.")
+    _config_arg(p)
+    p.add_argument("user", metavar="USER", help="the user's extension")
+    p.add_argument("number", metavar="NUMBER", help="the number to call")
+    p.set_defaults(func=not_implemented("call"))
+
+    p = sub.add_parser("simulate", help="run the simulated FreeSWITCH (for demos and labs)",
+                       description="Run the simulated FreeSWITCH event socket in the foreground.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8021, help="port to listen on (default 8021)")
+    p.add_argument("--dialplan", metavar="DIR", help="rendered dialplan to execute")
+    p.set_defaults(func=cmd_simulate)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except FscontrolError as e:
+        if args.debug:
+            traceback.print_exc()
+        print(f"fscontrol: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a bug: one line for the operator, the traceback with --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"fscontrol: unexpected error: {type(e).__name__}: {e} (run with --debug for "
+              f"details)", file=sys.stderr)
+        return 1

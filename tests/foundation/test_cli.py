@@ -1,0 +1,86 @@
+"""The `fscontrol` command as an operator runs it: exit codes, one-line errors, help everywhere."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "fscontrol.example.toml"
+SUBCOMMANDS = ["run", "check", "render", "deploy", "db", "db upgrade", "parked", "park",
+               "pickup-group", "call", "simulate"]
+
+
+def fscontrol(*args, env=None, cwd=None):
+    full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FSCONTROL_ESL_PASSWORD")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "fscontrol", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd or ROOT, timeout=60)
+
+
+def test_check_example_exits_0():
+    result = fscontrol("check", str(EXAMPLE))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok" in result.stdout
+
+
+def test_check_lists_every_problem_with_key_path_and_exits_2(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(EXAMPLE.read_text()
+                   .replace('start = "7000"', 'start = "*7000"').replace('end = "7099"', 'end = "7100"')
+                   .replace("timeout = 90", "timeout = 5"))
+    result = fscontrol("check", str(bad))
+    assert result.returncode == 2
+    assert f'{bad}: orbits[0].end: "7100" has 4 digits but start "*7000" has 5' in result.stdout
+    assert f"{bad}: park.timeout: 5 is outside 10-600 seconds" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("content, expected", [
+    (None, "not found"),
+    ("[park\n", "is not valid TOML"),
+])
+def test_bad_config_file_is_one_line_exit_2(tmp_path, content, expected):
+    path = tmp_path / "c.toml"
+    if content is not None:
+        path.write_text(content)
+    result = fscontrol("db", "upgrade", "--config", str(path))
+    assert result.returncode == 2
+    assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_database_is_one_line_exit_2_without_secret():
+    result = fscontrol("db", "upgrade", "--config", str(EXAMPLE),
+                       env={"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:1/db"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("fscontrol: database 127.0.0.1:1/db unreachable")
+    assert "hunter2" not in result.stderr + result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_db_upgrade_applies_then_reports_up_to_date(database):
+    env = {"DATABASE_URL": database.url}
+    # the database fixture's schema is not the default one, so point search_path at it
+    env["PGOPTIONS"] = f"-c search_path={database.schema}"
+    first = fscontrol("db", "upgrade", "--config", str(EXAMPLE), env=env)
+    second = fscontrol("db", "upgrade", "--config", str(EXAMPLE), env=env)
+    assert first.returncode == 0 and "applied: 0001_call_log" in first.stdout, first.stderr
+    assert second.returncode == 0 and "up to date" in second.stdout
+
+
+@pytest.mark.parametrize("args", [["parked"], ["park", "0f9d7eee-d38c-4e6d-8c4b-70a0a82768b7"],
+                                  ["pickup-group"], ["call", "1001", "5551234"]])
+def test_unlanded_features_say_not_implemented(args):
+    result = fscontrol(*args)
+    assert result.returncode == 2
+    assert "not implemented yet" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_has_help(command):
+    result = fscontrol(*command.split(), "--help")
+    assert result.returncode == 0
+    assert "usage: fscontrol" in result.stdout and len(result.stdout.splitlines()) > 3
