@@ -1,0 +1,361 @@
+"""API commands (`api`/`bgapi`) with the reply texts the real switch gives, errors included."""
+from __future__ import annotations
+
+import json
+import time
+
+import gevent.local
+
+from .apps import parse_inline
+from .channels import Transfer
+from .dialstring import split_originate_args
+from .endpoints import OriginateFailed, originate
+
+NO_CHANNEL = "-ERR No such channel!\n"
+
+
+class Api:
+    def __init__(self, switch):
+        self.sw = switch
+        self._local = gevent.local.local()
+        self.table = {
+            "status": self.status, "originate": self.originate, "uuid_bridge": self.uuid_bridge,
+            "uuid_transfer": self.uuid_transfer, "uuid_broadcast": self.uuid_broadcast,
+            "uuid_break": self.uuid_break, "uuid_kill": self.uuid_kill, "uuid_setvar": self.uuid_setvar,
+            "uuid_getvar": self.uuid_getvar, "uuid_exists": self.uuid_exists, "uuid_hold": self.uuid_hold,
+            "uuid_dump": self.uuid_dump, "uuid_park": self.uuid_park, "uuid_recv_dtmf": self.uuid_recv_dtmf,
+            "uuid_send_dtmf": self.uuid_send_dtmf, "uuid_answer": self.uuid_answer, "show": self.show,
+            "reloadxml": self.reloadxml, "hupall": self.hupall, "fsctl": self.fsctl, "chat": self.chat,
+            "version": self.version, "hostname": self.hostname, "global_getvar": self.global_getvar,
+            "global_setvar": self.global_setvar, "eval": self.eval, "conference": self.conference,
+            "valet_info": self.valet_info, "uuid_setvar_multi": self.uuid_setvar_multi,
+            "sofia": self.sofia,
+        }
+
+    def execute(self, cmd, arg, after=None):
+        """Run one command -> reply text. `after` collects work that must happen only once the
+        reply (or BACKGROUND_JOB) is out, e.g. an originated channel starting its application."""
+        fn = self.table.get(cmd)
+        if fn is None:
+            return "-ERR %s Command not found!\n" % cmd
+        self._local.after = after if after is not None else []
+        try:
+            return fn(arg.strip())
+        finally:
+            pending = self._local.after
+            self._local.after = None
+            if after is None:
+                for job in pending:
+                    job()
+
+    def after_reply(self, job):
+        self._local.after.append(job)
+
+    # -- core ------------------------------------------------------------------------------
+    def status(self, arg):
+        up = time.time() - self.sw.identity.started
+        s = int(up)
+        return ("UP 0 years, 0 days, %d hours, %d minutes, %d seconds, %d milliseconds, 0 microseconds\n"
+                "FreeSWITCH (Version 1.10.12-release  64bit) is ready\n"
+                "%d session(s) since startup\n"
+                "%d session(s) - peak %d, last 5min %d \n"
+                "0 session(s) per Sec out of max 2000, peak 1, last 5min 1 \n"
+                "1000 session(s) max\nmin idle cpu 0.00/99.00\nCurrent Stack Size/Max 240K/8192K\n"
+                % (s // 3600, (s // 60) % 60, s % 60, int(up * 1000) % 1000, self.sw.session_count,
+                   len(self.sw.channels()), self.sw.peak, self.sw.peak))
+
+    def version(self, arg):
+        return "FreeSWITCH Version 1.10.12-release~64bit (-release 64bit)\n"
+
+    def hostname(self, arg):
+        return self.sw.identity.hostname
+
+    def global_getvar(self, arg):
+        return self.sw.globals.get(arg, "")
+
+    def global_setvar(self, arg):
+        k, _, v = arg.partition("=")
+        self.sw.globals[k.strip()] = v.strip()
+        return "+OK"
+
+    def eval(self, arg):
+        if arg.startswith("uuid:"):
+            u, _, rest = arg[5:].partition(" ")
+            ch = self.sw.find(u)
+            return self.sw.expand(rest, ch)
+        return self.sw.expand(arg, None)
+
+    def reloadxml(self, arg):
+        self.sw.reload_dialplan()
+        self.sw.fire_global("RELOADXML")
+        return "+OK [Success]\n"
+
+    def hupall(self, arg):
+        cause = arg.split()[0] if arg else "MANAGER_REQUEST"
+        for ch in self.sw.channels():
+            ch.hangup(cause)
+        return "+OK hangup all channels with cause %s\n" % cause
+
+    def fsctl(self, arg):
+        if arg.startswith("shutdown"):
+            self.sw.spawn_later(0.5, self.sw.shutdown)
+            return "+OK\n"
+        return "-ERR Invalid command\n"
+
+    def chat(self, arg):
+        parts = arg.split("|", 4)
+        if len(parts) < 4:
+            return "-ERR Usage: chat <proto>|<from>|<to>|<message>|[<content-type>]\n"
+        proto, frm, to, body = parts[:4]
+        user = to.split("@")[0]
+        phone = self.sw.phones.get(user)
+        delivered = phone is not None and phone.registered
+        self.sw.fire_global("MESSAGE", post=[
+            ("proto", "global"), ("from", frm), ("to", to), ("skip_global_process", "true"),
+            ("blocking", "true"), ("dest_proto", proto)] + ([] if delivered else [("Delivery-Failure", "true")]),
+            body=body)
+        if delivered:
+            phone.messages.append((frm, body))
+            return "Sent"
+        return "Error! Message Not Sent"
+
+    def sofia(self, arg):
+        return "-ERR no reply\n"
+
+    # -- originate -------------------------------------------------------------------------
+    def originate(self, arg):
+        args = split_originate_args(arg)
+        if len(args) < 2:
+            return "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n"
+        dial, target = args[0], args[1]
+        timeout = None
+        if len(args) > 6 and args[6].isdigit():
+            timeout = int(args[6])
+        try:
+            ch = originate(self.sw, dial, timeout=timeout)
+        except OriginateFailed as f:
+            return "-ERR %s\n" % f.cause
+        if target.startswith("&"):
+            body = target[1:]
+            if "(" in body and body.endswith(")"):
+                app, data = body[:-1].split("(", 1)
+            else:
+                app, _, data = body.partition(" ")
+            program = ("apps", [(app, data)])
+        else:
+            ctx = args[3] if len(args) > 3 else "default"
+            program = ("dialplan_after_originate", target, ctx)
+        ch.fire("CALL_UPDATE")
+        self.after_reply(lambda: self._start(ch, program))
+        return "+OK %s\n" % ch.uuid
+
+    def _start(self, ch, program):
+        if not ch.alive or ch.greenlet is not None:
+            return
+        if program[0] == "dialplan_after_originate":
+            ch.start(("dialplan", program[1], program[2]))
+        else:
+            ch.start(program)
+
+    # -- uuid_* ------------------------------------------------------------------------------
+    def _ch(self, arg):
+        u = arg.split()[0] if arg.split() else ""
+        return self.sw.find(u)
+
+    def uuid_exists(self, arg):
+        return "true" if self._ch(arg) else "false"
+
+    def uuid_kill(self, arg):
+        parts = arg.split()
+        ch = self._ch(arg)
+        if ch is None:
+            return NO_CHANNEL
+        ch.hangup(parts[1] if len(parts) > 1 else "NORMAL_CLEARING")
+        return "+OK\n"
+
+    def uuid_answer(self, arg):
+        ch = self._ch(arg)
+        if ch is None:
+            return NO_CHANNEL
+        ch.post("call", ch.answer)
+        return "+OK\n"
+
+    def uuid_setvar(self, arg):
+        parts = arg.split(None, 2)
+        ch = self._ch(arg)
+        if ch is None:
+            return NO_CHANNEL
+        if len(parts) < 2:
+            return "-USAGE: <uuid> <var> [value]\n"
+        if len(parts) == 2:
+            ch.vars.pop(parts[1], None)
+        else:
+            ch.vars[parts[1]] = parts[2]
+        return "+OK\n"
+
+    def uuid_setvar_multi(self, arg):
+        u, _, rest = arg.partition(" ")
+        ch = self.sw.find(u)
+        if ch is None:
+            return NO_CHANNEL
+        for item in rest.split(";"):
+            k, _, v = item.partition("=")
+            if k:
+                ch.vars[k] = v
+        return "+OK\n"
+
+    def uuid_getvar(self, arg):
+        parts = arg.split()
+        ch = self._ch(arg)
+        if ch is None:
+            return NO_CHANNEL
+        if len(parts) < 2:
+            return "-USAGE: <uuid> <var>\n"
+        return self.sw.variable(ch, parts[1], "_undef_")
+
+    def uuid_dump(self, arg):
+        ch = self._ch(arg)
+        if ch is None:
+            return NO_CHANNEL
+        from .wire import url_encode
+        headers = self.sw.identity.core_headers("CHANNEL_DATA") + ch.channel_headers(True)
+        return "".join("%s: %s\n" % (k, url_encode(v)) for k, v in headers) + "\n"
+
+    def uuid_hold(self, arg):
+        parts = arg.split()
+        off = bool(parts) and parts[0] in ("off", "toggle")
+        if parts and parts[0] in ("off", "toggle"):
+            parts = parts[1:]
+        ch = self.sw.find(parts[0]) if parts else None
+        if ch is None:
+            return "+OK Success\n"          # the real switch does not check (s12b)
+        if off:
+            if ch.kind != "phone" or not ch.held:
+                return "-ERR Operation failed\n"    # seen on loopback legs in s12
+            ch.held = False
+            ch.fire("CHANNEL_UNHOLD")
+            self.sw.notify()
+            return "+OK Success\n"
+        ch.held = True
+        ch.fire("CHANNEL_HOLD")
+        self.sw.notify()
+        return "+OK Success\n"
+
+    def uuid_bridge(self, arg):
+        parts = arg.split()
+        if len(parts) < 2:
+            return "-USAGE: <uuid> <other_uuid>\n"
+        a, b = self.sw.find(parts[0]), self.sw.find(parts[1])
+        if a is None or b is None:
+            return "-ERR Invalid uuid\n"
+        self.sw.apps.uuid_bridge(a, b)
+        return "+OK %s\n" % b.uuid
+
+    def uuid_transfer(self, arg):
+        parts = arg.split(None, 1)
+        ch = self._ch(arg)
+        if ch is None:
+            return NO_CHANNEL
+        rest = parts[1] if len(parts) > 1 else ""
+        leg = None
+        if rest.startswith("-bleg ") or rest.startswith("-both "):
+            leg, rest = rest.split(" ", 1)
+        rest = rest.strip()
+        if rest.endswith(" inline"):
+            t = Transfer(None, inline_apps=parse_inline(rest[: -len(" inline")]))
+        else:
+            bits = rest.split()
+            t = Transfer(bits[0] if bits else "", bits[1] if len(bits) > 1 else "XML",
+                         bits[2] if len(bits) > 2 else ch.context)
+        targets = [ch]
+        if leg == "-bleg":
+            targets = [ch.bridged] if ch.bridged else []
+        elif leg == "-both" and ch.bridged:
+            targets = [ch, ch.bridged]
+        for t_ch in targets:
+            t_ch.post("transfer", t)
+        return "+OK\n"
+
+    def uuid_park(self, arg):
+        ch = self._ch(arg)
+        if ch is None:
+            return NO_CHANNEL
+        ch.post("transfer", Transfer(None, inline_apps=[("park", "")]))
+        return "+OK\n"
+
+    def uuid_broadcast(self, arg):
+        parts = arg.split()
+        ch = self._ch(arg)
+        if ch is None or len(parts) < 2:
+            return "-ERR invalid uuid\n"
+        path = parts[1]
+        leg = parts[2] if len(parts) > 2 else "aleg"
+        app, _, data = path.partition("::")
+        if not data:
+            app, data = "playback", path
+        targets = []
+        if leg in ("aleg", "both"):
+            targets.append(ch)
+        if leg in ("bleg", "both") and ch.bridged is not None:
+            targets.append(ch.bridged)
+        for t in targets:
+            t.post("execute", app, data, None, None)
+        return "+OK Message sent\n"
+
+    def uuid_break(self, arg):
+        ch = self._ch(arg)
+        if ch is None:
+            return NO_CHANNEL
+        ch.post("break")
+        return "+OK\n"
+
+    def uuid_recv_dtmf(self, arg):
+        parts = arg.split()
+        ch = self._ch(arg)
+        if ch is None:
+            return NO_CHANNEL
+        digits = parts[1] if len(parts) > 1 else ""
+        ch.post("dtmf", digits)
+        return "+OK %s received DTMF %s.\n" % (ch.uuid, digits)
+
+    def uuid_send_dtmf(self, arg):
+        parts = arg.split()
+        ch = self._ch(arg)
+        if ch is None:
+            return NO_CHANNEL
+        if ch.bridged is not None:
+            ch.bridged.post("dtmf", parts[1] if len(parts) > 1 else "")
+        return "+OK Success\n"
+
+    # -- show --------------------------------------------------------------------------------
+    def show(self, arg):
+        words = arg.split()
+        what = words[0] if words else ""
+        as_json = "json" in words[-1:] if words else False
+        if what in ("channels", "calls"):
+            rows = [self.sw.channel_row(ch) for ch in self.sw.channels()]
+            if as_json:
+                if not rows:
+                    return '{"row_count": 0}\n'
+                return json.dumps({"row_count": len(rows), "rows": rows}, separators=(",", ":")) + "\n"
+            if not rows:
+                return "\n0 total.\n"
+            keys = list(rows[0].keys())
+            lines = [",".join(keys)] + [",".join(r[k] for k in keys) for r in rows]
+            return "\n".join(lines) + "\n\n%d total.\n" % len(rows)
+        return "-USAGE: codec|endpoint|application|api|dialplan|file|timer|calls [count]|channels [count|like <match string>]|calls|detailed_calls|bridged_calls|detailed_bridged_calls|aliases|complete|chat|management|modules|nat_map|say|interfaces|interface_types|tasks|limits|status\n"
+
+    def conference(self, arg):
+        words = arg.split()
+        if words and words[0] == "list":
+            out = []
+            for name, members in self.sw.conferences.items():
+                out.append("+OK Conference %s (%d member%s rate: 8000 flags: running|answered|enforce_min|dynamic|exit_sound|enter_sound)\n"
+                           % (name, len(members), "" if len(members) == 1 else "s"))
+                for i, m in enumerate(members, 1):
+                    out.append("%d;%s;%s;%s;%s;hear|speak;0;0;0;0\n" % (i, m.name, m.uuid, m.cid_name, m.cid_num))
+            return "".join(out) or "+OK No active conferences.\n"
+        return "-ERR Conference %s not found\n" % (words[0] if words else "")
+
+    def valet_info(self, arg):
+        return "<lots>\n</lots>\n"

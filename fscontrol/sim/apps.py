@@ -1,0 +1,434 @@
+"""Dialplan applications (mod_dptools and friends) as the simulated switch runs them, each firing
+the events the real one fires; also the bridge mechanics shared by `bridge`, `uuid_bridge` and
+`intercept`, and DTMF/meta-app handling."""
+from __future__ import annotations
+
+import re
+import uuid as uuidlib
+
+from .channels import Break, Hangup, Transfer, Unbridged, UuidBridge
+from .endpoints import OriginateFailed, originate
+
+_RESPOND_CAUSES = {
+    "486": "USER_BUSY", "600": "USER_BUSY", "404": "UNALLOCATED_NUMBER", "480": "NO_USER_RESPONSE",
+    "603": "CALL_REJECTED", "403": "CALL_REJECTED", "487": "ORIGINATOR_CANCEL", "408": "RECOVERY_ON_TIMER_EXPIRE",
+    "503": "NORMAL_TEMPORARY_FAILURE", "500": "NORMAL_TEMPORARY_FAILURE",
+}
+
+
+def parse_inline(text):
+    """`transfer 'a:b,c' inline`: every comma separates applications (s07), quotes are dropped."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        text = text[1:-1]
+    out = []
+    for part in text.split(","):
+        app, _, arg = part.partition(":")
+        out.append((app.strip(), arg))
+    return out
+
+
+def media_kind(path):
+    if path.startswith("local_stream://"):
+        return "music"
+    if path.startswith("tone_stream://"):
+        return "tone"
+    if path.startswith("silence_stream://"):
+        return "silence"
+    return "prompt"
+
+
+class Apps:
+    def __init__(self, switch):
+        self.sw = switch
+        self.table = {
+            "answer": self.answer, "pre_answer": self.pre_answer, "ring_ready": self.ring_ready,
+            "park": self.park, "playback": self.playback, "endless_playback": self.endless_playback,
+            "sleep": self.sleep, "set": self.set, "export": self.export, "unset": self.unset,
+            "bridge": self.bridge, "transfer": self.transfer, "hangup": self.hangup,
+            "respond": self.respond, "intercept": self.intercept, "voicemail": self.voicemail,
+            "conference": self.conference, "bind_meta_app": self.bind_meta_app,
+            "execute_extension": self.execute_extension, "say": self.say, "log": self.noop,
+            "info": self.noop, "event": self.event, "multiset": self.multiset,
+            "playback_terminators": self.noop, "hold": self.noop, "unhold": self.noop,
+            "send_display": self.noop, "sched_hangup": self.noop, "record_session": self.noop,
+        }
+
+    def lookup(self, name):
+        return self.table.get(name)
+
+    # -- trivial -----------------------------------------------------------------------------
+    def noop(self, ch, data):
+        pass
+
+    def answer(self, ch, data):
+        ch.answer()
+
+    def pre_answer(self, ch, data):
+        ch.pre_answer()
+
+    def ring_ready(self, ch, data):
+        ch.ring_ready()
+
+    def set(self, ch, data):
+        k, _, v = data.partition("=")
+        if v == "" or v == "_undef_":
+            ch.vars.pop(k.strip(), None)
+        else:
+            ch.vars[k.strip()] = v
+
+    def multiset(self, ch, data):
+        for item in data.split():
+            self.set(ch, item)
+
+    def export(self, ch, data):
+        k, _, v = data.partition("=")
+        k = k.strip()
+        local = not k.startswith("nolocal:")
+        k = k.replace("nolocal:", "")
+        ch.exports = getattr(ch, "exports", {})
+        ch.exports[k] = v
+        if local:
+            self.set(ch, "%s=%s" % (k, v))
+
+    def unset(self, ch, data):
+        ch.vars.pop(data.strip(), None)
+
+    def sleep(self, ch, data):
+        try:
+            ms = int(data.strip() or 0)
+        except ValueError:
+            ms = 0
+        ch.wait(timeout=ms / 1000.0)
+
+    def hangup(self, ch, data):
+        ch.hangup((data or "NORMAL_CLEARING").strip().upper())
+        raise Hangup()
+
+    def respond(self, ch, data):
+        code = data.strip().split(" ")[0]
+        if ch.kind == "loopback":
+            return     # mod_loopback ignores respond; the dialplan then ends: NORMAL_CLEARING (s04)
+        if code in ("180",):
+            ch.ring_ready()
+        elif code in ("183",):
+            ch.pre_answer()
+        elif code.startswith("2"):
+            ch.answer()
+        elif code in _RESPOND_CAUSES or code[:1] in "3456":
+            ch.hangup(_RESPOND_CAUSES.get(code, "NORMAL_TEMPORARY_FAILURE"))
+            raise Hangup()
+
+    def event(self, ch, data):
+        headers, subclass = [], None
+        name = "CUSTOM"
+        for item in data.split(","):
+            k, _, v = item.partition("=")
+            if k == "Event-Subclass":
+                subclass = v
+            elif k == "Event-Name":
+                name = v
+            else:
+                headers.append((k, v))
+        ch.fire(name, subclass=subclass, post=headers)
+
+    # -- media -------------------------------------------------------------------------------
+    def _duration(self, path):
+        if path.startswith("local_stream://"):
+            return None
+        if path.startswith("tone_stream://"):
+            m = re.search(r"%\(([\d.]+)(?:,([\d.]+))?", path)
+            if not m:
+                return 0.0
+            return (float(m.group(1)) + float(m.group(2) or 0)) / 1000.0
+        if path.startswith("silence_stream://"):
+            try:
+                ms = int(path[len("silence_stream://"):].split(",")[0])
+            except ValueError:
+                ms = 0
+            return None if ms < 0 else ms / 1000.0
+        return self.sw.file_duration
+
+    def playback(self, ch, data, forever=False):
+        if not ch.is_answered and ch.answer_state != "early":
+            ch.pre_answer()
+        path = data.strip()
+        prev = ch.playing
+        ch.playing = (media_kind(path), path)
+        self.sw.notify()
+        ch.fire("PLAYBACK_START", post=[("Playback-File-Path", path)])
+        status, resp = "done", "FILE PLAYED"
+        try:
+            ch.wait(timeout=None if forever else self._duration(path), breakable=True)
+        except Break:
+            status = "break"
+        except Transfer:
+            status, resp = "break", "PLAYBACK ERROR"
+            raise
+        finally:
+            ch.playing = prev
+            ch.vars["current_application_response"] = resp
+            ch.vars["playback_last_offset_pos"] = "0"
+            ch.fire("PLAYBACK_STOP", post=[("Playback-File-Path", path), ("Playback-Status", status)])
+            self.sw.notify()
+
+    def endless_playback(self, ch, data):
+        self.playback(ch, data, forever=True)
+
+    def say(self, ch, data):
+        self.playback(ch, "say:" + data)
+
+    # -- parking / transfer ------------------------------------------------------------------
+    def park(self, ch, data):
+        ch.parked = True
+        ch.fire("CHANNEL_PARK")
+        self.sw.notify()
+        try:
+            while True:
+                ch.wait()
+        finally:
+            ch.parked = False
+            ch.fire("CHANNEL_UNPARK")
+            self.sw.notify()
+
+    def transfer(self, ch, data):
+        raise self.parse_transfer(data, ch)
+
+    def parse_transfer(self, data, ch):
+        text = data.strip()
+        if text.endswith(" inline"):
+            return Transfer(None, inline_apps=parse_inline(text[: -len(" inline")]))
+        parts = text.split()
+        if parts and parts[0] in ("-bleg", "-both"):
+            parts = parts[1:]
+        exten = parts[0] if parts else ""
+        dp = parts[1] if len(parts) > 1 else "XML"
+        ctx = parts[2] if len(parts) > 2 else ch.context
+        if dp == "inline":
+            return Transfer(None, inline_apps=parse_inline(exten))
+        return Transfer(exten, dp, ctx)
+
+    def execute_extension(self, ch, data):
+        parts = data.split()
+        exten = parts[0] if parts else ""
+        ctx = parts[2] if len(parts) > 2 else ch.context
+        apps = self.sw.dialplan.route(ch, exten, ctx)
+        if apps:
+            ch.run_apps(apps)
+
+    # -- bridging ----------------------------------------------------------------------------
+    def bridge(self, ch, data):
+        if ch.is_answered:
+            ch.set_callstate("RING_WAIT")
+        else:
+            ch.pre_answer()
+        try:
+            peer = originate(self.sw, data, caller=ch)
+        except OriginateFailed as f:
+            ch.vars["originate_disposition"] = f.cause
+            ch.vars["DIALSTATUS"] = f.cause
+            ch.vars["last_bridge_hangup_cause"] = f.cause
+            cof = ch.vars.get("continue_on_fail", "false")
+            if cof == "true" or f.cause in cof.split(","):
+                return
+            ch.hangup(f.cause)
+            raise Hangup()
+        if not ch.alive:
+            peer.hangup("ORIGINATOR_CANCEL")
+            raise Hangup()
+        ch.answer()
+        if ch.callstate != "ACTIVE":
+            ch.set_callstate("ACTIVE")
+        self._link(ch, peer, "originatee")
+        peer.other_type = "originator"
+        ch.fire("CHANNEL_BRIDGE", pre=[("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", peer.uuid)])
+        peer.start(("exchange",))
+        self.sw.notify()
+        try:
+            while True:
+                ch.wait()
+        except Unbridged:
+            pass
+        finally:
+            self._unlink(ch, peer)
+            ch.fire("CHANNEL_UNBRIDGE", pre=[("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", peer.uuid)])
+        if ch.vars.get("hangup_after_bridge", "false") == "true":
+            ch.hangup("NORMAL_CLEARING")
+            raise Hangup()
+        if ch.vars.get("park_after_bridge", "false") == "true":
+            ch.execute("park")
+
+    def _link(self, ch, peer, ch_other_type):
+        ch.other_leg, ch.other_type = peer, ch_other_type
+        peer.other_leg = ch
+        ch.bridged, peer.bridged = peer, ch
+        import time
+        ch.bridged_at = peer.bridged_at = time.time()
+        ch.vars["bridge_uuid"] = peer.uuid
+        peer.vars["bridge_uuid"] = ch.uuid
+        ch.vars["signal_bond"] = peer.uuid
+        peer.vars["signal_bond"] = ch.uuid
+
+    def _unlink(self, ch, peer):
+        if ch.bridged is peer:
+            ch.bridged = None
+        if peer.bridged is ch:
+            peer.post("unbridge", ch)
+        self.sw.notify()
+
+    def exchange_media(self, ch):
+        """Session of a leg originated by `bridge`: it only carries media until the bridge ends."""
+        if ch.state != "CS_EXCHANGE_MEDIA":
+            ch.set_state("CS_EXCHANGE_MEDIA")
+        try:
+            while True:
+                ch.wait()
+        except Unbridged:
+            pass
+        if ch.vars.get("park_after_bridge", "false") == "true":
+            ch.set_state("CS_EXECUTE")
+            ch.execute("park")
+
+    def soft_bridge(self, ch, peer, role):
+        """uuid_bridge as each of its two channels lives it (s03): a reports CHANNEL_BRIDGE, b only
+        moves to CS_EXCHANGE_MEDIA; when it ends both go back to CS_EXECUTE and resume their apps."""
+        for st in ("CS_HIBERNATE", "CS_RESET", "CS_SOFT_EXECUTE"):
+            ch.set_state(st)
+        post = [("Application", "uuid_bridge"), ("Application-Data", peer.uuid),
+                ("Application-UUID", str(uuidlib.uuid4()))]
+        ch.fire("CHANNEL_EXECUTE", post=post)
+        if not peer.alive:
+            ch.set_state("CS_EXECUTE")
+            return
+        if role == "a":
+            self._link(ch, peer, "originatee")
+            ch.fire("CHANNEL_BRIDGE", pre=[("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", peer.uuid)])
+        else:
+            ch.bridged = peer
+            ch.other_leg, ch.other_type = peer, "originator"
+            ch.set_state("CS_EXCHANGE_MEDIA")
+        self.sw.notify()
+        try:
+            while True:
+                ch.wait()
+        except Unbridged:
+            pass
+        finally:
+            if ch.bridged is peer:
+                ch.bridged = None
+                if peer.bridged is ch:
+                    peer.post("unbridge", ch)
+            if role == "a":
+                ch.fire("CHANNEL_UNBRIDGE", pre=[("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", peer.uuid)])
+            self.sw.notify()
+        ch.set_state("CS_EXECUTE")
+        if ch.vars.get("park_after_bridge", "false") == "true":
+            ch.execute("park")
+
+    def uuid_bridge(self, a, b):
+        a.other_leg, a.other_type = b, "originatee"
+        b.other_leg, b.other_type = a, "originator"
+        a.post("uuid_bridge", b, "a")
+        b.post("uuid_bridge", a, "b")
+
+    def intercept(self, ch, data):
+        target = self.sw.find(data.strip().split()[-1] if data.strip() else "")
+        if target is None:
+            return
+        # intercepting the ringing leg means taking over the call of whoever it rings for
+        if not target.is_answered and target.other_leg is not None and target.other_type == "originator":
+            target = target.other_leg
+        ringing = [c for c in self.sw.channels() if c.other_leg is target and c.other_type == "originator"
+                   and not c.is_answered and c.alive]
+        ch.answer()
+        target.answer()
+        for c in ringing:
+            c.hangup("PICKED_OFF")
+        target.other_leg, target.other_type = ch, "originator"
+        ch.other_leg, ch.other_type = target, "originatee"
+        target.post("uuid_bridge", ch, "b")
+        ch.pending_bridge = (target, "a")
+
+    # -- voicemail / conference (minimal) ----------------------------------------------------
+    def voicemail(self, ch, data):
+        ch.answer()
+        args = data.split()
+        box = args[-1] if args else ""
+        self.playback(ch, "voicemail/vm-greeting-%s.wav" % box)
+        self.playback(ch, "tone_stream://%(500,0,1000)")
+        ch.playing = ("recording", box)
+        ch.fire("RECORD_START", post=[("Record-File-Path", "voicemail/%s.wav" % box)])
+        try:
+            while True:
+                ch.wait()
+        finally:
+            ch.playing = None
+            ch.fire("RECORD_STOP", post=[("Record-File-Path", "voicemail/%s.wav" % box)])
+            self.sw.voicemails.append((box, ch.cid_num))
+
+    def conference(self, ch, data):
+        ch.answer()
+        name = data.split("@")[0]
+        members = self.sw.conferences.setdefault(name, [])
+        members.append(ch)
+        ch.playing = ("conference", name)
+        cinfo = [("Conference-Name", name), ("Conference-Size", str(len(members))),
+                 ("Conference-Profile-Name", "default"), ("Member-ID", str(len(members)))]
+        ch.fire("CUSTOM", subclass="conference::maintenance", post=cinfo + [("Action", "add-member")])
+        try:
+            while True:
+                ch.wait()
+        finally:
+            if ch in members:
+                members.remove(ch)
+            ch.playing = None
+            ch.fire("CUSTOM", subclass="conference::maintenance", post=[
+                ("Conference-Name", name), ("Conference-Size", str(len(members))), ("Action", "del-member")])
+            if not members:
+                self.sw.conferences.pop(name, None)
+
+    # -- DTMF --------------------------------------------------------------------------------
+    def bind_meta_app(self, ch, data):
+        parts = data.split(None, 3)
+        if len(parts) < 4:
+            return
+        key, listen, flags, rest = parts
+        app, _, arg = rest.partition("::")
+        ch.meta_bindings[key] = (listen, flags, app, arg)
+
+    def on_dtmf(self, ch, digits):
+        for d in digits:
+            ch.fire("DTMF", post=[("DTMF-Digit", d), ("DTMF-Duration", "2000"), ("DTMF-Source", "APP")])
+            ch.dtmf_log = getattr(ch, "dtmf_log", "") + d
+            pending = getattr(ch, "meta_pending", False)
+            if d == "*" and not pending:
+                ch.meta_pending = True
+                continue
+            ch.meta_pending = False
+            if pending:
+                self._meta(ch, d)
+
+    def _meta(self, pressed_on, key):
+        candidates = [(pressed_on, "a")]
+        if pressed_on.bridged is not None:
+            candidates.append((pressed_on.bridged, "b"))
+        for owner, side in candidates:
+            binding = owner.meta_bindings.get(key)
+            if binding is None or side not in binding[0]:
+                continue
+            _listen, flags, app, arg = binding
+            targets = []
+            if "s" in flags or "b" in flags:
+                targets.append(pressed_on)
+            if "o" in flags or "b" in flags:
+                if pressed_on.bridged is not None:
+                    targets.append(pressed_on.bridged)
+            for t in targets or [pressed_on]:
+                if t is pressed_on:
+                    t.handle(("execute", app, arg, None, None), False)
+                else:
+                    t.post("execute", app, arg, None, None)
+            return
+
+    def on_channel_gone(self, ch):
+        pass

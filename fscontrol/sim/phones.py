@@ -1,0 +1,188 @@
+"""Virtual phones: registered users that dial, ring, answer, press keys and hang up, and report what
+their user would experience (ringing, music, a prompt, silence, or talking to someone).
+
+Every method is safe to call from a test's greenlet while the switch runs in the same process;
+methods that wait take a timeout and wait for a condition."""
+from __future__ import annotations
+
+from .channels import Channel
+
+
+class Phone:
+    def __init__(self, switch, user, name=None):
+        self.sw = switch
+        self.user = user
+        self.name = name or user
+        self.registered = False
+        self.policy = "ring"            # ring | answer | busy | answer_after
+        self.answer_delay = 0.0
+        self.channel = None             # the phone's current call leg
+        self.calls = []                 # every leg this phone had, oldest first
+        self.last_hangup_cause = None
+        self.messages = []              # (from, body) received by `chat`
+
+    def __repr__(self):
+        return "<Phone %s %s>" % (self.user, self.state)
+
+    # -- registration / behaviour -------------------------------------------------------------
+    def unregister(self):
+        self.registered = False
+        self.sw.notify()
+
+    def auto_answer(self):
+        """Answer every future incoming call at once."""
+        self.policy = "answer"
+
+    def ring_forever(self):
+        self.policy = "ring"
+
+    def answer_after(self, seconds):
+        self.policy, self.answer_delay = "answer_after", float(seconds)
+
+    def reject_busy(self):
+        """Reject the call ringing now (USER_BUSY) and every future one."""
+        self.policy = "busy"
+        ch = self.channel
+        if ch is not None and ch.direction == "outbound" and not ch.is_answered and ch.alive:
+            ch.hangup("USER_BUSY")
+
+    def busy_now(self):
+        return self.policy == "busy"
+
+    # -- calls -------------------------------------------------------------------------------
+    def incoming(self, ch):
+        """The switch is ringing this phone with outbound leg ch."""
+        ch.phone = self
+        self.channel = ch
+        self.calls.append(ch)
+        ch.mark_ring_ready()
+        if self.policy == "answer":
+            ch.mark_answered()
+        elif self.policy == "answer_after":
+            self.sw.spawn_later(self.answer_delay, self._answer_if_ringing, ch)
+        self.sw.notify()
+
+    def _answer_if_ringing(self, ch):
+        if ch.alive and not ch.is_answered:
+            ch.mark_answered()
+
+    def dial(self, number, variables=None):
+        """Place a call: an inbound leg from this user entering the dialplan at `number`."""
+        from .endpoints import _inbound_announce
+        ch = Channel(self.sw, "sofia/internal/%s@%s" % (self.user, self.sw.domain), "inbound",
+                     kind="phone", cid_name=self.name, cid_num=self.user, dest=number,
+                     context=self.sw.context, variables=dict(variables or {}), source="mod_sofia")
+        ch.vars.setdefault("sip_from_user", self.user)
+        ch.vars.setdefault("sip_to_user", number)
+        ch.vars.setdefault("user_name", self.user)
+        ch.vars.setdefault("domain_name", self.sw.domain)
+        ch.phone = self
+        self.channel = ch
+        self.calls.append(ch)
+        self.sw.track(ch)
+        _inbound_announce(ch)
+        ch.start(("dialplan", number, self.sw.context))
+        return ch
+
+    def answer(self, timeout=5.0):
+        """Answer the call ringing on this phone (waits up to timeout for one to ring)."""
+        self.wait_for(lambda p: p.ringing_call() is not None, timeout, "a call ringing on %s" % self.user)
+        ch = self.ringing_call()
+        ch.mark_answered()
+        self.sw.notify()
+        return ch
+
+    def ringing_call(self):
+        ch = self.channel
+        if ch is not None and ch.direction == "outbound" and ch.alive and not ch.is_answered:
+            return ch
+        return None
+
+    def send_dtmf(self, digits):
+        ch = self.channel
+        if ch is None or not ch.alive:
+            raise RuntimeError("phone %s has no call to send DTMF on" % self.user)
+        ch.post("dtmf", digits)
+
+    def hangup(self, cause=None):
+        ch = self.channel
+        if ch is None or not ch.alive:
+            return
+        if cause is None:
+            if ch.is_answered:
+                cause = "NORMAL_CLEARING"
+            elif ch.direction == "inbound":
+                cause = "ORIGINATOR_CANCEL"
+            else:
+                cause = "CALL_REJECTED"
+        ch.hangup(cause)
+
+    def on_channel_gone(self, ch):
+        self.last_hangup_cause = ch.hangup_cause
+        if self.channel is ch:
+            self.channel = None
+        self.sw.notify()
+
+    # -- what the user experiences --------------------------------------------------------------
+    @property
+    def state(self):
+        ch = self.channel
+        if ch is None or not ch.alive:
+            return "idle"
+        if ch.direction == "outbound" and not ch.is_answered:
+            return "ringing"
+        if not ch.is_answered:
+            return "dialing"
+        return "talking"
+
+    def connected_to(self):
+        """User (for a phone) or channel name of whoever is at the far end of the bridge, else None."""
+        ch = self.channel
+        if ch is None or not ch.alive:
+            return None
+        far = ch.far_end()
+        if far is None:
+            return None
+        return far.phone.user if far.phone is not None else far.name
+
+    def hearing(self):
+        """'ringback' | 'music' | 'prompt' | 'tone' | 'silence' | 'voice' (a person) |
+        'conference' | 'recording' (voicemail beep done, leaving a message) | None when idle."""
+        ch = self.channel
+        if ch is None or not ch.alive:
+            return None
+        if ch.playing is not None:
+            return ch.playing[0]
+        far = ch.far_end()
+        if far is not None:
+            if far.playing is not None:
+                return far.playing[0]
+            if far.phone is not None:
+                return "voice"
+            return "silence"
+        if ch.direction == "inbound" and not ch.is_answered:
+            return "ringback"
+        if ch.direction == "outbound" and not ch.is_answered:
+            return None
+        return "silence"
+
+    def wait_for(self, pred, timeout=5.0, what=None):
+        """Wait until pred(phone) is true; raise TimeoutError naming `what` otherwise."""
+        if not self.sw.wait_until(lambda: pred(self), timeout):
+            raise TimeoutError("phone %s: timed out after %.1fs waiting for %s (state=%s, hearing=%s, connected_to=%s)"
+                               % (self.user, timeout, what or getattr(pred, "__name__", "condition"),
+                                  self.state, self.hearing(), self.connected_to()))
+        return True
+
+    def wait_ringing(self, timeout=5.0):
+        return self.wait_for(lambda p: p.ringing_call() is not None, timeout, "ringing")
+
+    def wait_idle(self, timeout=5.0):
+        return self.wait_for(lambda p: p.state == "idle", timeout, "idle")
+
+    def wait_hearing(self, what, timeout=5.0):
+        return self.wait_for(lambda p: p.hearing() == what, timeout, "hearing %s" % what)
+
+    def wait_connected(self, to=None, timeout=5.0):
+        return self.wait_for(lambda p: p.connected_to() is not None and (to is None or p.connected_to() == to),
+                             timeout, "connected to %s" % (to or "anyone"))
