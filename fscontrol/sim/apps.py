@@ -236,6 +236,7 @@ class Apps:
         if not ch.alive:
             peer.hangup("ORIGINATOR_CANCEL")
             raise Hangup()
+        ch.other_leg, ch.other_type = peer, "originatee"
         ch.answer()
         if ch.callstate != "ACTIVE":
             ch.set_callstate("ACTIVE")

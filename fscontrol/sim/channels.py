@@ -61,7 +61,7 @@ class Channel:
         self.name = name
         self.direction = direction
         self.uuid = uuid or str(uuidlib.uuid4())
-        self.state = "CS_NEW"
+        self.state = "CS_NONE"
         self.callstate = "DOWN"
         self.answer_state = "ringing"
         self.hangup_cause = None
