@@ -30,6 +30,28 @@ class ConfigError(FscontrolError):
         return [f"{p}: {m}" if p else m for p, m in self.problems]
 
 
+class RenderError(FscontrolError):
+    """The rendered dialplan or switch configuration failed validation, or a config value cannot be
+    rendered safely. `problems` holds `(key path or file/extension, message)` pairs."""
+
+    id = "invalid-render"
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = list(problems)
+        first = "; ".join(f"{p}: {m}" if p else m for p, m in self.problems[:3])
+        more = f" (+{len(self.problems) - 3} more)" if len(self.problems) > 3 else ""
+        super().__init__(f"{first}{more}")
+
+    def lines(self) -> list[str]:
+        return [f"{p}: {m}" if p else m for p, m in self.problems]
+
+
+class DeployError(FscontrolError):
+    """`fscontrol deploy` could not install the files; the live files are untouched."""
+
+    id = "deploy-failed"
+
+
 class DatabaseUnavailable(FscontrolError):
     """No database connection could be made (server down, wrong URL, embedded server failed)."""
 

@@ -23,6 +23,8 @@ SECRET_ENV = {
 EXTENSION = re.compile(r"[0-9]{2,9}")
 FEATURE_CODE = re.compile(r"[*#][0-9*#]{1,8}")
 DTMF_CODE = re.compile(r"\*[0-9]")
+MUSIC_CLASS = re.compile(r"[A-Za-z0-9_.-]{1,64}(?:/[0-9]{4,5})?")
+MUSIC_RATES = (8000, 16000, 32000, 48000)
 
 _TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", Secret: "a string"}
 
@@ -214,6 +216,18 @@ def validate(config: Config) -> list[tuple[str, str]]:
         for k, member in enumerate(g.members):
             if member not in users:
                 p((f"{where}.members[{k}]", f'"{member}" is not a users[].extension'))
+    classes: dict[str, int] = {}
+    for i, mc in enumerate(config.music_classes):
+        where = f"music_classes[{i}]"
+        if not MUSIC_CLASS.fullmatch(mc.name):
+            p((f"{where}.name", f'"{mc.name}" must be letters, digits, _ . - (optionally /rate)'))
+        elif mc.name in classes:
+            p((f"{where}.name", f'"{mc.name}" is also music_classes[{classes[mc.name]}]'))
+        classes.setdefault(mc.name, i)
+        if mc.rate not in MUSIC_RATES:
+            p((f"{where}.rate", f"{mc.rate} is not one of {', '.join(map(str, MUSIC_RATES))}"))
+        if not mc.directory:
+            p((f"{where}.directory", "must not be empty"))
     return problems
 
 

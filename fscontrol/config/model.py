@@ -115,6 +115,18 @@ class PickupGroup:
 
 
 @dataclass(frozen=True)
+class MusicClass:
+    """A hold-music class for mod_local_stream (`local_stream://<name>`), rendered by `fscontrol render`.
+
+    `directory` may use FreeSWITCH preprocessor variables such as `$${sounds_dir}`."""
+
+    name: str
+    directory: str
+    rate: int = 8000
+    shuffle: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole site configuration (one TOML file)."""
 
@@ -125,6 +137,7 @@ class Config:
     users: tuple[User, ...] = ()
     orbits: tuple[OrbitRange, ...] = ()
     pickup_groups: tuple[PickupGroup, ...] = ()
+    music_classes: tuple[MusicClass, ...] = ()
 
     def feature_codes(self) -> dict[str, str]:
         """Key path -> code, for every dialable feature code."""

@@ -1,0 +1,57 @@
+"""The contract between the rendered dialplan and the controller: the channel variables the
+dialplan sets, their values, the custom event it fires and the files it produces. Templates get
+these names from here (as `c.<NAME>`), and so does the controller, so neither spells them twice.
+
+What the controller sees, per `fscontrol_action` (always on a CHANNEL_PARK of the channel, read
+as `variable_<name>` in its events, except `park_dtmf`):
+
+- `park`: the channel dialled (or was transferred to) the park code. Answered and parked. Park
+  it: allocate an orbit, hold music, announce the orbit to the parker.
+- `retrieve`: the channel dialled an orbit number; `fscontrol_orbit` holds it (with its * or #
+  prefix). Answered and parked. Bridge it to the call parked there, or say the orbit is empty.
+- `pickup`: the channel dialled a group pickup number; `fscontrol_pickup_number` holds it.
+  Answered and parked. Intercept a call ringing for a member of that group (or say none rings).
+- `directed_pickup`: the channel dialled the directed pickup code + an extension;
+  `fscontrol_target` holds the extension. Answered and parked. Intercept the call ringing there.
+- `park_dtmf`: someone pressed `park.dtmf_code` in a bridged call that our dialplan bridged to a
+  user. Not parked: the pressing leg fires CUSTOM `fscontrol::park_dtmf` (its `Unique-ID` is the
+  parker; the party to park is its bridge peer, `variable_bridge_uuid` / `Other-Leg-Unique-ID`)
+  and stays bridged until the controller acts. The controller decides whether the presser may park.
+- `voicemail`: the channel dialled the voicemail code; FreeSWITCH's voicemail app handles it
+  (informational only).
+
+Calls to users: the dialplan exports `fscontrol_dialed_extension` (so both the caller's leg and
+the ringing leg carry it — what the pickup features search for), binds the park DTMF and bridges
+to the user's dial string, with voicemail on no answer.
+"""
+
+from __future__ import annotations
+
+VAR_ACTION = "fscontrol_action"
+VAR_ORBIT = "fscontrol_orbit"
+VAR_PICKUP_NUMBER = "fscontrol_pickup_number"
+VAR_TARGET = "fscontrol_target"
+VAR_DIALED_EXTENSION = "fscontrol_dialed_extension"
+
+ACTION_PARK = "park"
+ACTION_PARK_DTMF = "park_dtmf"
+ACTION_RETRIEVE = "retrieve"
+ACTION_PICKUP = "pickup"
+ACTION_DIRECTED_PICKUP = "directed_pickup"
+ACTION_VOICEMAIL = "voicemail"
+ACTIONS = (ACTION_PARK, ACTION_PARK_DTMF, ACTION_RETRIEVE, ACTION_PICKUP, ACTION_DIRECTED_PICKUP,
+           ACTION_VOICEMAIL)
+
+# The extension the park DTMF binding runs (by execute_extension) and the event it fires.
+PARK_DTMF_EXTENSION = "fscontrol_park_dtmf"
+EVENT_SUBCLASS_PARK_DTMF = "fscontrol::park_dtmf"
+
+# Extension names in the rendered dialplan (each prefixed, so logs show they are ours).
+EXT_PREFIX = "fscontrol-"
+
+# Files: `render_to(config, out)` writes these into `out`; `deploy` installs them into
+# `<conf dir>/fscontrol/`.
+DIALPLAN_FILE = "dialplan.xml"
+LOCAL_STREAM_FILE = "local_stream.xml"
+FILES = (DIALPLAN_FILE, LOCAL_STREAM_FILE)
+DEPLOY_SUBDIR = "fscontrol"
