@@ -1,0 +1,43 @@
+"""Fixtures for the simulated-switch tests; also prints the trace conformance table at the end."""
+from gevent import monkey
+
+if not monkey.is_module_patched("socket"):
+    monkey.patch_all()
+
+import os
+import time
+
+import gevent
+import pytest
+
+from fscontrol.sim import SimSwitch
+
+TRACES = os.path.join(os.path.dirname(__file__), "..", "fs_traces")
+TRACE_CONTEXT = os.path.join(TRACES, "trace-context.xml")
+CONFORMANCE = {}
+
+
+def until(pred, timeout=5.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        gevent.sleep(0.01)
+    raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+
+
+@pytest.fixture
+def switch():
+    sw = SimSwitch(dialplan=TRACE_CONTEXT, context="trace", heartbeat=0).start()
+    yield sw
+    sw.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not CONFORMANCE:
+        return
+    tr = terminalreporter
+    tr.write_sep("=", "simulated FreeSWITCH vs recorded traces")
+    for name in sorted(CONFORMANCE):
+        status, note = CONFORMANCE[name]
+        tr.write_line("%-42s %-6s %s" % (name, status, note))
