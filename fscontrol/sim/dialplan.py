@@ -121,7 +121,7 @@ class Dialplan:
             for app, data, inline in chosen:
                 data = _captures(data, m)
                 if inline:
-                    ch.execute(app, data)
+                    ch.execute(app, ch.expand(data))
                 else:
                     acts.append((app, data))
             proceed = ok

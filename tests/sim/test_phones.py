@@ -1,0 +1,123 @@
+"""Virtual phones and the dialplan executor, asserted on what callers experience."""
+import pytest
+
+from fscontrol.sim import SimSwitch
+from fscontrol.sim import dialstring
+
+DIALPLAN = """
+<include><context name="default">
+  <extension name="set-inline" continue="true"><condition field="destination_number" expression="^.*$">
+    <action application="set" data="probe=${destination_number}" inline="true"/></condition></extension>
+  <extension name="moh" continue="false"><condition field="destination_number" expression="^(\\*70)$">
+    <action application="set" data="dialed=$1"/>
+    <action application="answer"/><action application="playback" data="local_stream://moh"/></condition></extension>
+  <extension name="call-user"><condition field="destination_number" expression="^(10\\d\\d)$">
+    <action application="set" data="call_timeout=1"/>
+    <action application="bridge" data="user/$1@fscontrol.test"/></condition></extension>
+  <extension name="prompt"><condition field="destination_number" expression="^prompt$">
+    <action application="answer"/><action application="playback" data="ivr/welcome.wav"/>
+    <action application="park"/></condition>
+    </extension>
+  <extension name="anti"><condition field="caller_id_number" expression="^9999$">
+    <action application="hangup"/><anti-action application="respond" data="486"/></condition></extension>
+</context></include>
+"""
+
+
+@pytest.fixture
+def sw():
+    s = SimSwitch(dialplan=DIALPLAN, heartbeat=0).start()
+    yield s
+    s.stop()
+
+
+def test_caller_hears_music_on_star70(sw):
+    alice = sw.register("1001")
+    ch = alice.dial("*70")
+    alice.wait_hearing("music")
+    assert ch.vars["dialed"] == "*70"
+    assert ch.vars["probe"] == "*70"          # inline set ran during the hunt
+    alice.hangup()
+    alice.wait_idle()
+    assert alice.last_hangup_cause == "NORMAL_CLEARING"
+
+
+def test_call_between_phones_then_hangup(sw):
+    alice, bob = sw.register("1001"), sw.register("1002")
+    alice.dial("1002")
+    bob.wait_ringing()
+    assert alice.hearing() in ("ringback", None, "silence")
+    bob.answer()
+    alice.wait_connected(to="1002")
+    bob.wait_connected(to="1001")
+    assert alice.hearing() == "voice"
+    bob.hangup()
+    alice.wait_idle()
+    bob.wait_idle()
+
+
+def test_busy_and_no_answer_causes(sw):
+    alice, bob = sw.register("1001"), sw.register("1002")
+    bob.reject_busy()
+    alice.dial("1002")
+    alice.wait_idle()
+    assert alice.last_hangup_cause == "USER_BUSY"
+    bob.ring_forever()
+    alice.dial("1002")
+    bob.wait_ringing()
+    alice.wait_idle(timeout=4)
+    assert alice.last_hangup_cause == "NO_ANSWER"
+    bob.wait_idle()
+
+
+def test_answer_after_and_prompt_then_silence(sw):
+    alice, bob = sw.register("1001"), sw.register("1002")
+    bob.answer_after(0.2)
+    alice.dial("1002")
+    alice.wait_connected(to="1002")
+    alice.hangup()
+    alice.wait_idle()
+    alice.dial("prompt")
+    alice.wait_hearing("prompt")
+    alice.wait_hearing("silence")
+    alice.hangup()
+
+
+def test_unregistered_and_unknown_users(sw):
+    from fscontrol.sim.endpoints import OriginateFailed, originate
+    with pytest.raises(OriginateFailed) as e:
+        originate(sw, "user/4242@fscontrol.test")
+    assert e.value.cause == "DESTINATION_OUT_OF_ORDER"
+    p = sw.register("4243")
+    p.unregister()
+    with pytest.raises(OriginateFailed) as e:
+        originate(sw, "user/4243@fscontrol.test")
+    assert e.value.cause == "USER_NOT_REGISTERED"
+
+
+def test_dial_string_parsing():
+    groups = dialstring.parse("{a=1,b='x y'}[c=2]user/1001@d,user/1002@d|error/user_busy")
+    assert [[l.endpoint for l in g] for g in groups] == [["user/1001@d", "user/1002@d"], ["error/user_busy"]]
+    assert groups[0][0].vars == {"a": "1", "b": "x y", "c": "2"}
+    assert groups[0][1].vars == {"a": "1", "b": "x y"}
+    args = dialstring.split_originate_args("{x=Call Via Work}loopback/a/t &park()")
+    assert args[0] == "{x=Call"      # the s12b failure: an unquoted space ends the dial string
+
+
+def test_meta_app_on_bridged_leg_runs_extension(sw):
+    sw.load_dialplan("""<include><context name="default">
+      <extension name="b"><condition field="destination_number" expression="^(10\\d\\d)$">
+        <action application="bind_meta_app" data="1 b s execute_extension::park_dtmf XML features"/>
+        <action application="bridge" data="user/$1@fscontrol.test"/></condition></extension>
+      </context><context name="features">
+      <extension name="park_dtmf"><condition field="destination_number" expression="^park_dtmf$">
+        <action application="set" data="meta_ran=yes"/></condition></extension>
+      </context></include>""")
+    alice, bob = sw.register("1001"), sw.register("1002")
+    bob.auto_answer()
+    alice.dial("1002")
+    alice.wait_connected(to="1002")
+    bob.send_dtmf("*1")
+    bob.wait_for(lambda p: p.channel is not None and p.channel.vars.get("meta_ran") == "yes")
+    alice.hangup()
+    bob.wait_idle()

@@ -1,0 +1,174 @@
+"""ESL protocol behaviour of the simulator, against a raw socket and against greenswitch."""
+import socket
+import time
+import urllib.parse
+
+import gevent
+import pytest
+
+from fscontrol.sim import wire
+from fscontrol.sim.replay import Reader
+
+from conftest import until
+
+
+class Client:
+    def __init__(self, sw):
+        self.sock = socket.create_connection(("127.0.0.1", sw.port))
+        self.reader = Reader(self.sock)
+        self.g = gevent.spawn(self.reader.run)
+        self.seen = 0
+
+    def send(self, text):
+        self.sock.sendall(text.encode())
+
+    def next(self, pred=lambda m: True, timeout=3.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            while self.seen < len(self.reader.messages):
+                m = self.reader.messages[self.seen]
+                self.seen += 1
+                if pred(m):
+                    return m
+            gevent.sleep(0.005)
+        raise AssertionError("no matching message")
+
+    def reply(self):
+        return self.next(lambda m: m.event is None)
+
+    def auth(self, pw="ClueCon"):
+        assert self.next().ctype == "auth/request"
+        self.send("auth %s\n\n" % pw)
+        return self.reply()
+
+    def close(self):
+        self.sock.close()
+        self.g.kill()
+
+
+@pytest.fixture
+def client(switch):
+    c = Client(switch)
+    yield c
+    c.close()
+
+
+def test_wrong_password_gets_invalid_then_goodbye_and_close(client):
+    r = client.auth("nope")
+    assert r.raw == "Content-Type: command/reply\nReply-Text: -ERR invalid\n\n"
+    n = client.reply()
+    assert n.raw == ("Content-Type: text/disconnect-notice\nContent-Length: 67\n\n"
+                     "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n")
+    until(lambda: client.reader.closed, what="socket closed")
+
+
+def test_exit_says_bye(client):
+    client.auth()
+    client.send("exit\n\n")
+    assert client.reply().envelope["Reply-Text"] == "+OK bye"
+    assert client.reply().ctype == "text/disconnect-notice"
+    until(lambda: client.reader.closed, what="socket closed")
+
+
+def test_api_errors_and_bgapi_job_uuid_honoured(client):
+    client.auth()
+    client.send("api no_such_command\n\n")
+    assert client.reply().body == "-ERR no_such_command Command not found!\n"
+    client.send("api uuid_kill 00000000-0000-0000-0000-000000000000\n\n")
+    assert client.reply().body == "-ERR No such channel!\n"
+    client.send("event plain BACKGROUND_JOB\n\n")
+    assert client.reply().envelope["Reply-Text"] == "+OK event listener enabled plain"
+    client.send("bgapi uuid_exists x\nJob-UUID: 11111111-2222-3333-4444-555555555555\n\n")
+    r = client.reply()
+    assert r.envelope["Reply-Text"] == "+OK Job-UUID: 11111111-2222-3333-4444-555555555555"
+    assert r.envelope["Job-UUID"] == "11111111-2222-3333-4444-555555555555"
+    ev = client.next(lambda m: m.event is not None)
+    assert ev.event["Job-UUID"] == "11111111-2222-3333-4444-555555555555"
+    assert ev.event_body == "false"
+
+
+def test_call_events_arrive_before_the_background_job(client):
+    client.auth()
+    client.send("event plain CHANNEL_PARK BACKGROUND_JOB\n\n")
+    client.reply()
+    client.send("bgapi originate {origination_uuid=aaaaaaaa-0000-0000-0000-000000000001}loopback/park/trace &park()\n\n")
+    client.reply()
+    names = [client.next(lambda m: m.event is not None).event["Event-Name"] for _ in range(3)]
+    assert names[0] == "CHANNEL_PARK"         # the -b leg parks inside the dialplan first
+    assert "BACKGROUND_JOB" in names
+
+
+def test_plain_event_values_are_url_encoded_like_freeswitch():
+    assert wire.url_encode("loopback/orbit-7001-b") == "loopback/orbit-7001-b"
+    assert wire.url_encode("Sat, 21 Nov 2026 20:14:33 GMT") == "Sat,%2021%20Nov%202026%2020%3A14%3A33%20GMT"
+    assert wire.url_encode("{a=b}x &park()") == "%7Ba%3Db%7Dx%20%26park()"
+    assert wire.url_encode("7001@pbx.test") == "7001%40pbx.test"
+    assert wire.url_encode("+1 'x' ~*%") == "%2B1%20'x'%20~*%25"
+    raw = wire.event_plain([("Event-Name", "X"), ("Info", "a b")], "body")
+    head, _, payload = raw.partition(b"\n\n")
+    assert head == b"Content-Length: %d\nContent-Type: text/event-plain" % len(payload)
+    assert payload == b"Event-Name: X\nInfo: a%20b\nContent-Length: 4\n\nbody"
+
+
+def test_subscriptions_nixevent_noevents_filter(client):
+    client.auth()
+    client.send("event plain CHANNEL_CREATE CUSTOM valet_parking::info\n\n")
+    assert client.reply().envelope["Reply-Text"] == "+OK event listener enabled plain"
+    client.send("nixevent CHANNEL_CREATE\n\n")
+    assert client.reply().envelope["Reply-Text"] == "+OK events nixed"
+    client.send("filter Event-Name CHANNEL_ANSWER\n\n")
+    assert client.reply().envelope["Reply-Text"] == "+OK filter added. [Event-Name]=[CHANNEL_ANSWER]"
+    client.send("filter delete Event-Name CHANNEL_ANSWER\n\n")
+    assert client.reply().envelope["Reply-Text"] == "+OK filter deleted. [Event-Name][CHANNEL_ANSWER]"
+    client.send("noevents\n\n")
+    assert client.reply().envelope["Reply-Text"] == "+OK no longer listening for events"
+
+
+def test_command_split_at_odd_byte_boundaries(client):
+    client.next()
+    for ch in "auth ClueCon\n\napi uuid_exists nope\n\n":
+        client.send(ch)
+        gevent.sleep(0)
+    assert client.reply().envelope["Reply-Text"] == "+OK accepted"
+    assert client.reply().body == "false"
+
+
+def test_shutdown_notice_exactly_as_s13(switch, client):
+    client.auth()
+    client.send("event plain SHUTDOWN CHANNEL_HANGUP_COMPLETE\n\n")
+    client.reply()
+    client.send("api originate {origination_uuid=aaaaaaaa-0000-0000-0000-000000000013}null/1001 &park()\n\n")
+    assert client.reply().body == "+OK aaaaaaaa-0000-0000-0000-000000000013\n"
+    gevent.spawn(switch.shutdown)
+    assert client.next(lambda m: m.event is not None).event["Event-Name"] == "SHUTDOWN"
+    hc = client.next(lambda m: m.event is not None)
+    assert hc.event["Hangup-Cause"] == "SYSTEM_SHUTDOWN"
+    n = client.next(lambda m: m.event is None)
+    assert n.raw == "Content-Type: text/disconnect-notice\nContent-Length: 31\n\nThe system is being shut down.\n"
+    until(lambda: client.reader.closed, what="socket closed")
+
+
+def test_drop_connections_and_delay_replies(switch, client):
+    client.auth()
+    switch.delay_replies(0.3)
+    t = time.monotonic()
+    client.send("api uuid_exists x\n\n")
+    client.reply()
+    assert time.monotonic() - t >= 0.3
+    switch.delay_replies(0)
+    switch.drop_connections()
+    until(lambda: client.reader.closed, what="socket dropped")
+
+
+def test_greenswitch_client_talks_to_the_simulator(switch):
+    import greenswitch
+    fs = greenswitch.InboundESL(host="127.0.0.1", port=switch.port, password="ClueCon")
+    fs.connect()
+    try:
+        r = fs.send("api uuid_exists 00000000-0000-0000-0000-000000000000")
+        assert r.data == "false"
+        r = fs.send("api originate {origination_uuid=bbbbbbbb-0000-0000-0000-000000000001}null/1001 &park()")
+        assert r.data.strip() == "+OK bbbbbbbb-0000-0000-0000-000000000001"
+        assert fs.send("api uuid_exists bbbbbbbb-0000-0000-0000-000000000001").data == "true"
+    finally:
+        fs.stop()
