@@ -66,11 +66,11 @@ def render_files(config: Config) -> dict[str, str]:
     """File name -> text of every rendered file. Raises ConfigError for an invalid config and
     RenderError when a value cannot be rendered safely or the output fails validation."""
     problems = validate_config(config)
-    if problems:
-        raise ConfigError(problems)
     unsafe = safety.problems(config)
     if unsafe:
-        raise RenderError(unsafe)
+        raise RenderError(unsafe + problems)
+    if problems:
+        raise ConfigError(problems)
     env = _environment()
     view = _view(config)
     try:

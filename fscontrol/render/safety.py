@@ -58,7 +58,18 @@ def problems(config: Config) -> list[tuple[str, str]]:
     for key, value, channel_vars in (("switch.user_dial_string", s.user_dial_string, True),
                                      *((f"music_classes[{i}].directory", m.directory, False)
                                        for i, m in enumerate(config.music_classes))):
-        why = dollar_problem(value, channel_vars) or preprocessor_problem(value)
+        why = dollar_problem(value, channel_vars)
         if why:
+            out.append((key, why))
+    for i, r in enumerate(config.orbits):  # a Config built in code skips the loader's Literal check
+        if r.kind not in ("park", "pickup"):
+            out.append((f"orbits[{i}].kind", f'"{r.kind}" is not "park" or "pickup"'))
+    reaching_xml = [("switch.context", s.context), ("switch.domain", s.domain),
+                    ("switch.user_dial_string", s.user_dial_string)]
+    for i, m in enumerate(config.music_classes):
+        reaching_xml += [(f"music_classes[{i}].name", m.name), (f"music_classes[{i}].directory", m.directory)]
+    for key, value in reaching_xml:
+        why = preprocessor_problem(value)
+        if why and not any(k == key for k, _ in out):
             out.append((key, why))
     return out
