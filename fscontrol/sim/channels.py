@@ -428,9 +428,9 @@ class Channel:
         self.sw.forget(self)
         self.fire("CHANNEL_DESTROY")
         self.set_state("CS_DESTROY")
-        self.done.set()
         if self.phone is not None:
             self.phone.on_channel_gone(self)
+        self.done.set()
         self.sw.notify()
 
     # -- what a listener on this channel experiences ------------------------------------------

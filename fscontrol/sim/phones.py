@@ -127,8 +127,10 @@ class Phone:
     @property
     def state(self):
         ch = self.channel
-        if ch is None or not ch.alive:
+        if ch is None:
             return "idle"
+        if not ch.alive:
+            return "hanging_up"
         if ch.direction == "outbound" and not ch.is_answered:
             return "ringing"
         if not ch.is_answered:
