@@ -1,0 +1,65 @@
+"""`python -m fscontrol.sim`: run the simulated FreeSWITCH in the foreground, one line per call event."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+_SUMMARISED = {"CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_PROGRESS", "CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE",
+               "CHANNEL_PARK", "CHANNEL_UNPARK", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_EXECUTE",
+               "PLAYBACK_START", "DTMF", "SHUTDOWN"}
+
+
+def summary(ev):
+    if ev.name not in _SUMMARISED:
+        return None
+    parts = [ev.name, ev.get("Channel-Name", "")]
+    for key in ("Application", "Application-Data", "Hangup-Cause", "Other-Leg-Unique-ID", "DTMF-Digit"):
+        if ev.get(key):
+            parts.append("%s=%s" % (key, ev.get(key)))
+    return " ".join(p for p in parts if p)
+
+
+def main(argv=None):
+    from gevent import monkey
+    if not monkey.is_module_patched("socket"):
+        monkey.patch_all()
+    import gevent
+    from .switch import SimSwitch
+
+    ap = argparse.ArgumentParser(prog="fscontrol simulate", description="Run a simulated FreeSWITCH event socket.")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8021)
+    ap.add_argument("--password", default="ClueCon")
+    ap.add_argument("--dialplan", help="directory or file of XML dialplan (or inline XML)")
+    ap.add_argument("--context", default="default", help="context phones dial into")
+    ap.add_argument("--domain", default="fscontrol.test")
+    ap.add_argument("--register", action="append", default=[], metavar="USER",
+                    help="register a virtual phone that auto-answers (repeatable)")
+    ap.add_argument("--heartbeat", type=float, default=20.0)
+    args = ap.parse_args(argv)
+
+    sw = SimSwitch(password=args.password, host=args.host, port=args.port, context=args.context,
+                   domain=args.domain, dialplan=args.dialplan, heartbeat=args.heartbeat)
+
+    def show(ev):
+        line = summary(ev)
+        if line:
+            print(line, flush=True)
+
+    sw.add_listener(show)
+    for user in args.register:
+        sw.register(user).auto_answer()
+    sw.start()
+    print("simulated FreeSWITCH listening on %s:%d (password %s)" % (args.host, sw.port, args.password), flush=True)
+    try:
+        while not sw.is_shut_down:
+            gevent.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sw.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
