@@ -91,7 +91,8 @@ class Session:
         """The recorded answer to ``command``: the next step with the same verb (skipping
         recorded steps the client did not replay), or None."""
         key = command_key(command)
-        for index in range(self.step, len(self.steps)):
+        last = len(self.steps) if self.switch.lookahead else min(self.step + 1, len(self.steps))
+        for index in range(self.step, last):
             recorded, recvs = self.steps[index]
             if command_key(recorded) == key:
                 break
@@ -109,9 +110,10 @@ class Session:
 
 class FakeSwitch:
     def __init__(self, password: str = "ClueCon", port: int = 0, *, script=None,
-                 send_auth_request: bool = True):
+                 send_auth_request: bool = True, lookahead: bool = False):
         self.password = password
         self.script = script
+        self.lookahead = lookahead  # may a command skip recorded steps to find its match?
         self.send_auth_request = send_auth_request
         self.mute = False  # received commands get no reply at all
         self.channels_json = '{"row_count": 0}\n'

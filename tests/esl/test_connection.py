@@ -110,7 +110,7 @@ def test_disconnect_mid_command_fails_pending_at_once(fake_switch, client):
 
 
 def test_shutdown_notice_from_trace_is_loss(make_client):
-    sw = FakeSwitch(script=traces.load("s13")).start()
+    sw = FakeSwitch(script=traces.load("s13"), lookahead=True).start()
     try:
         c = make_client(sw.port, backoff=(5, 5))
         c.connect(timeout=2)

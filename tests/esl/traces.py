@@ -13,7 +13,7 @@ def trace_files():
 def load(name_or_path):
     path = Path(name_or_path)
     if not path.is_absolute() and not path.exists():
-        matches = [p for p in trace_files() if p.name.startswith(str(name_or_path))]
+        matches = [p for p in trace_files() if p.name.startswith(str(name_or_path) + "_")]
         if len(matches) != 1:
             raise LookupError(f"trace {name_or_path!r}: {matches}")
         path = matches[0]
