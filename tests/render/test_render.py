@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from fscontrol.config import load, parse
-from fscontrol.config.model import Config, MusicClass, OrbitRange, Secret, User
-from fscontrol.errors import ConfigError, FscontrolError, RenderError
+from fscontrol.config.model import MusicClass, User
+from fscontrol.errors import ConfigError, RenderError
 from fscontrol.render import render_files, render_to
 from fscontrol.render import contract, validate
 
