@@ -237,16 +237,6 @@ class Dispatcher:
     def active_workers(self) -> int:
         return len(self._workers)
 
-    def join(self, timeout: Optional[float] = None) -> bool:
-        """Wait until every queued event has been handled (tests, shutdown)."""
-        greenlets = [w.greenlet for w in list(self._workers.values())]
-        with gevent.Timeout(timeout, False):
-            for worker in list(self._workers.values()):
-                while not worker.queue.empty():
-                    gevent.sleep(0.001)
-            return True
-        return not greenlets or all(g.dead for g in greenlets)
-
     def stop(self):
         workers = list(self._workers.values())
         self._workers.clear()

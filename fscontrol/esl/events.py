@@ -190,8 +190,8 @@ def parse_plain_event(data: bytes) -> Event:
     """Parse the body of a ``text/event-plain`` message into an :class:`Event`.
 
     The block is split into lines first and each value is URL-decoded once afterwards, so an
-    encoded newline stays inside its value. If the event carries its own ``Content-Length``,
-    that many bytes after the blank line are the event body.
+    encoded newline (``%0A``) stays inside its value. If the event carries its own
+    ``Content-Length``, that many bytes after the blank line are the event body.
     """
     end = data.find(b"\n\n")
     if end < 0:
@@ -200,24 +200,53 @@ def parse_plain_event(data: bytes) -> Event:
     else:
         block = data[:end]
         rest = data[end + 2 :]
-    headers = {}
-    variables = {}
-    for line in block.decode("utf-8", "replace").split("\n"):
-        key, sep, value = line.partition(": ")
-        if not sep:
-            if line.endswith(":"):
-                headers[line[:-1]] = ""
-            continue
-        if "%" in value:
-            value = unquote(value)
-        headers[key] = value
-        if key[:9] == "variable_":
-            variables[key[9:]] = value
+    headers, variables = _parse_lines(block.decode("utf-8", "replace"))
     body = ""
     length = headers.get("Content-Length")
     if length:
         body = rest[: int(length)].decode("utf-8", "replace")
     return Event.from_headers(headers, variables, body)
+
+
+_UNQUOTED: dict = {}  # memo: header values repeat across events (names, dates, ids)
+_UNQUOTED_MAX = 8192
+
+
+def _unquote(value: str) -> str:
+    got = _UNQUOTED.get(value)
+    if got is None:
+        got = unquote(value)
+        if len(_UNQUOTED) >= _UNQUOTED_MAX:
+            _UNQUOTED.clear()
+        _UNQUOTED[value] = got
+    return got
+
+
+def _parse_lines(text: str):
+    """Header lines -> (headers, variables). FreeSWITCH writes the ``variable_*`` block last,
+    so only lines from the first one on are checked for the prefix (hot path)."""
+    headers = {}
+    variables = {}
+    split = text.find("\nvariable_")
+    head = text if split < 0 else text[:split]
+    for line in head.split("\n"):
+        key, sep, value = line.partition(": ")
+        if sep:
+            headers[key] = _unquote(value) if "%" in value else value
+        elif line.endswith(":"):
+            headers[line[:-1]] = ""
+    if split >= 0:
+        for line in text[split + 1 :].split("\n"):
+            key, sep, value = line.partition(": ")
+            if sep:
+                if "%" in value:
+                    value = _unquote(value)
+                headers[key] = value
+                if key.startswith("variable_"):
+                    variables[key[9:]] = value
+            elif line.endswith(":"):
+                headers[line[:-1]] = ""
+    return headers, variables
 
 
 def encode_plain_event(headers: Mapping[str, str], body: Optional[str] = None) -> bytes:
