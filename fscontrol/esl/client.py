@@ -357,14 +357,14 @@ class EslClient(CommandsMixin):
     def bgapi_job(self, command: str, timeout: Optional[float] = None,
                   job_uuid: Optional[str] = None) -> Job:
         """Send ``bgapi`` with a client-chosen Job-UUID (waiter registered first); returns a
-        :class:`Job` to wait on."""
+        :class:`Job` to wait on (``timeout``: for the job, default command_timeout)."""
         job_uuid = job_uuid or new_uuid()
         message = bgapi_message(command, job_uuid)
         conn = self._require()
         result = AsyncResult()
         self._jobs[job_uuid] = result
         try:
-            reply = conn.send(message, timeout=timeout)
+            reply = conn.send(message)  # the reply itself is quick: command_timeout
         except BaseException:
             self._jobs.pop(job_uuid, None)
             raise

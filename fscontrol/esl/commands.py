@@ -368,6 +368,11 @@ class CommandsMixin:
             merged.update(variables)
         command = originate_command(dial_string(endpoint, merged), app=app, app_arg=app_arg,
                                     extension=extension, dialplan=dialplan, context=context)
+        if timeout is None and variables and "originate_timeout" in variables:
+            try:  # let the job outlive the switch's own ring timeout
+                timeout = max(self.command_timeout, float(variables["originate_timeout"]) + 5.0)
+            except (TypeError, ValueError):
+                raise InvalidArgument("originate_timeout: not a number") from None
         answered = self.wait_for(uuid, "CHANNEL_ANSWER")
         hungup = self.wait_for(uuid, ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"))
         try:

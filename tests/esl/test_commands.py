@@ -58,6 +58,8 @@ def fs_read_dial_string(dial):
 class Recorder(CommandsMixin):
     """CommandsMixin wired to a recorder instead of a socket."""
 
+    command_timeout = 10
+
     def __init__(self):
         self.sent = []
         self.waiters = []
