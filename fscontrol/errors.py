@@ -62,3 +62,9 @@ class NotImplementedYet(FscontrolError):
     """A subcommand whose feature has not landed yet; never fake output."""
 
     id = "not-implemented"
+
+
+class SwitchAuthFailed(FscontrolError):
+    """FreeSWITCH's event socket rejected the configured password (not retried)."""
+
+    id = "esl-auth-failed"

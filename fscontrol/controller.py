@@ -1,0 +1,81 @@
+"""The running controller: the database, the ESL client and the features, until it is stopped.
+
+Features attach their event handlers to the shared `EslClient`; on every (re)connect the client
+has already resubscribed and rebuilt its channel registry before `on_connect` hooks run.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import gevent
+import gevent.event
+
+from .config import Config
+from .errors import SwitchAuthFailed
+
+log = logging.getLogger(__name__)
+
+
+class Controller:
+    """Wires one site's features to one switch and one database."""
+
+    def __init__(self, config: Config, database, esl):
+        self.config = config
+        self.database = database
+        self.esl = esl
+        self.features: list = []
+
+    def start(self) -> "Controller":
+        self.esl.on_connect(self._on_connect)
+        for feature in self.features:
+            feature.attach(self)
+        self.esl.start()
+        return self
+
+    def stop(self) -> None:
+        self.esl.stop()
+
+    def _on_connect(self, esl) -> None:
+        # A deploy that could not reach the switch left its reloadxml pending: do it now.
+        from .errors import FscontrolError
+        from .render import reload_if_pending
+        try:
+            if reload_if_pending(self.config, esl):
+                log.info("sent the reload a previous deploy left pending")
+        except FscontrolError as e:
+            log.warning("%s", e)
+
+
+def make_client(config: Config, **overrides):
+    """An EslClient for the configured switch (not started)."""
+    from .esl import EslClient
+    s = config.switch
+    return EslClient(s.esl_host, s.esl_port, s.esl_password.reveal(), **overrides)
+
+
+def run(config: Config, stop: gevent.event.Event | None = None) -> int:
+    """Runs until SIGINT/SIGTERM (or `stop` is set). Connection failures are retried with backoff,
+    one log line each; a rejected password ends the run with SwitchAuthFailed."""
+    from .db import open_database
+    from .esl import AuthenticationError
+
+    stop = stop or gevent.event.Event()
+    database = open_database(config)
+    controller = Controller(config, database, make_client(config)).start()
+    handlers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGINT, signal.SIGTERM)]
+    log.info("fscontrol running against ESL %s:%s", config.switch.esl_host, config.switch.esl_port)
+    try:
+        while not stop.is_set():
+            try:
+                controller.esl.wait_connected(timeout=0.5)
+            except AuthenticationError as e:
+                raise SwitchAuthFailed(str(e)) from None
+            stop.wait(0.5)
+    finally:
+        for handler in handlers:
+            handler.cancel()
+        controller.stop()
+    log.info("fscontrol stopped")
+    return 0
