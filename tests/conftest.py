@@ -1,4 +1,4 @@
-"""Test-wide setup: gevent patching first (psycopg needs it), the test database, condition waits."""
+"""Test-wide setup: gevent patching first (psycopg needs it) and the test database."""
 
 from gevent import monkey
 
@@ -7,20 +7,7 @@ monkey.patch_all()
 import os  # noqa: E402
 import uuid  # noqa: E402
 
-import gevent  # noqa: E402
 import pytest  # noqa: E402
-
-
-def until(condition, timeout=5.0, interval=0.01, message=None):
-    """Waits until `condition()` is truthy and returns its value; fails the test after `timeout` s."""
-    deadline = gevent.get_hub().loop.now() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if gevent.get_hub().loop.now() >= deadline:
-            pytest.fail(message or f"condition not met within {timeout}s: {condition}")
-        gevent.sleep(interval)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ import re
 from typing import Callable, Optional
 
 import gevent
+
+from waiting import until  # noqa: F401  (re-exported for the esl tests)
 from gevent.server import StreamServer
 
 from fscontrol.esl.events import EslParser, encode_plain_event
@@ -258,17 +260,6 @@ class FakeSwitch:
             session.write(reply("+OK"))
         else:
             session.write(reply("-ERR command not found"))
-
-
-def until(condition, timeout: float = 3.0, interval: float = 0.002, message: str = ""):
-    """Wait (cooperatively) until ``condition()`` is truthy; fail the test on timeout."""
-    with gevent.Timeout(timeout, False):
-        while True:
-            value = condition()
-            if value:
-                return value
-            gevent.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s: {message or condition}")
 
 
 def parse_stream(data: bytes):

@@ -3,7 +3,7 @@
 import gevent
 import pytest
 
-from conftest import until
+from waiting import until
 from fscontrol.db import Database, describe_url, upgrade
 from fscontrol.db.migrate import migrations
 from fscontrol.errors import DatabaseUnavailable
@@ -44,14 +44,14 @@ def test_slow_query_does_not_block_other_greenlets(database):
 
     def slow():
         with database.connection() as conn:
-            conn.execute("SELECT pg_sleep(2)")
+            conn.execute("SELECT pg_sleep(3)")
 
     t = gevent.spawn(ticker)
     query = gevent.spawn(slow)
     try:
-        until(lambda: len(ticks) >= 20, timeout=1.5,
+        until(lambda: len(ticks) >= 10, timeout=2.5,
               message="the ticker starved while a query ran: psycopg is blocking the gevent hub")
-        assert not query.ready(), "pg_sleep(2) finished too early for this test to mean anything"
+        assert not query.ready(), "pg_sleep(3) finished too early for this test to mean anything"
     finally:
         query.join(timeout=5)
         t.kill()

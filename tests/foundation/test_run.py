@@ -8,7 +8,7 @@ from pathlib import Path
 import gevent
 import gevent.subprocess as subprocess
 
-from conftest import until
+from waiting import until
 from fscontrol.sim import SimSwitch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ def test_nothing_listening_is_one_line_per_attempt_with_address_and_reason(tmp_p
     out = Output(proc)
     try:
         attempts = until(lambda: len(out.matching("connect attempt")) >= 2 and out.matching("connect attempt"),
-                         timeout=15)
+                         timeout=30)
         assert f"ESL 127.0.0.1:{port}: connect attempt 1 failed: " in attempts[0]
         assert "refused" in attempts[0].lower() and "retrying in" in attempts[0]
         assert proc.poll() is None, "run must keep retrying"

@@ -5,9 +5,7 @@ if not monkey.is_module_patched("socket"):
     monkey.patch_all()
 
 import os
-import time
 
-import gevent
 import pytest
 
 from fscontrol.sim import SimSwitch
@@ -15,15 +13,6 @@ from fscontrol.sim import SimSwitch
 TRACES = os.path.join(os.path.dirname(__file__), "..", "fs_traces")
 TRACE_CONTEXT = os.path.join(TRACES, "trace-context.xml")
 CONFORMANCE = {}
-
-
-def until(pred, timeout=5.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        gevent.sleep(0.01)
-    raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
 
 
 @pytest.fixture

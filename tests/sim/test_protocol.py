@@ -9,7 +9,7 @@ import pytest
 from fscontrol.sim import wire
 from fscontrol.sim.replay import Reader
 
-from conftest import until
+from waiting import until
 
 
 class Client:
@@ -59,7 +59,7 @@ def test_wrong_password_gets_invalid_then_goodbye_and_close(client):
     n = client.reply()
     assert n.raw == ("Content-Type: text/disconnect-notice\nContent-Length: 67\n\n"
                      "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n")
-    until(lambda: client.reader.closed, what="socket closed")
+    until(lambda: client.reader.closed, message="socket closed")
 
 
 def test_exit_says_bye(client):
@@ -67,7 +67,7 @@ def test_exit_says_bye(client):
     client.send("exit\n\n")
     assert client.reply().envelope["Reply-Text"] == "+OK bye"
     assert client.reply().ctype == "text/disconnect-notice"
-    until(lambda: client.reader.closed, what="socket closed")
+    until(lambda: client.reader.closed, message="socket closed")
 
 
 def test_api_errors_and_bgapi_job_uuid_honoured(client):
@@ -145,7 +145,7 @@ def test_shutdown_notice_exactly_as_s13(switch, client):
     assert hc.event["Hangup-Cause"] == "SYSTEM_SHUTDOWN"
     n = client.next(lambda m: m.event is None)
     assert n.raw == "Content-Type: text/disconnect-notice\nContent-Length: 31\n\nThe system is being shut down.\n"
-    until(lambda: client.reader.closed, what="socket closed")
+    until(lambda: client.reader.closed, message="socket closed")
 
 
 def test_drop_connections_and_delay_replies(switch, client):
@@ -157,7 +157,7 @@ def test_drop_connections_and_delay_replies(switch, client):
     assert time.monotonic() - t >= 0.3
     switch.delay_replies(0)
     switch.drop_connections()
-    until(lambda: client.reader.closed, what="socket dropped")
+    until(lambda: client.reader.closed, message="socket dropped")
 
 
 def test_greenswitch_client_talks_to_the_simulator(switch):
