@@ -97,6 +97,9 @@ class SimSwitch:
         if self.refusing:
             sock.close()
             return
+        # mod_event_socket sets TCP_NODELAY on accepted sockets; without it, many small event
+        # writes meet the client's delayed ACK and every burst arrives ~40 ms late.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = Connection(self, sock, addr)
         self._connections.add(conn)
         conn.serve()
