@@ -93,3 +93,12 @@ def render_to(config: Config, out_dir) -> list[Path]:
         write_atomic(path, text.encode("utf-8"))
         written.append(path)
     return written
+
+
+def in_context(fragment: str, context: str) -> str:
+    """The rendered dialplan fragment as the switch sees it once the operator's one-line
+    `X-PRE-PROCESS include` sits inside `<context name=context>`: the fragment's lines without
+    its `<include>` wrapper, in that context. For loading into the simulated switch."""
+    body = "\n".join(line for line in fragment.splitlines()
+                     if line.strip() not in ("<include>", "</include>"))
+    return f'<include>\n<context name="{context}">\n{body}\n</context>\n</include>\n'

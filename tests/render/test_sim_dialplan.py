@@ -7,22 +7,16 @@ import pytest
 
 from fscontrol.config import load
 from fscontrol.render import contract, render_files
+from fscontrol.render.render import in_context
 from fscontrol.sim import SimSwitch
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def as_context(fragment: str, context: str) -> str:
-    """What FreeSWITCH's preprocessor makes of the operator's one-line include inside a context:
-    the fragment's lines without its <include> wrapper lines."""
-    body = "\n".join(l for l in fragment.splitlines() if l.strip() not in ("<include>", "</include>"))
-    return f'<include>\n<context name="{context}">\n{body}\n</context>\n</include>\n'
-
-
 @pytest.fixture
 def switch():
     config = load(ROOT / "fscontrol.example.toml", env={})
-    dialplan = as_context(render_files(config)[contract.DIALPLAN_FILE], config.switch.context)
+    dialplan = in_context(render_files(config)[contract.DIALPLAN_FILE], config.switch.context)
     sw = SimSwitch(port=0, context=config.switch.context, dialplan=dialplan).start()
     yield sw
     sw.stop()

@@ -1,0 +1,23 @@
+"""`make demo` runs its scenario end to end on embedded defaults (its own PostgreSQL, the simulator)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_runs_the_scenario_on_embedded_defaults(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run([sys.executable, "-m", "fscontrol.demo"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "controller connected over ESL" in out
+    assert "1 call ringing for 1002" in out
+    assert "Alice is connected to 1002" in out
+    assert "CHANNEL_PARK" in out and "fscontrol_action=retrieve" in out
+    assert out.rstrip().endswith("demo done.")
+    assert (tmp_path / ".fscontrol" / "pgdata" / "PG_VERSION").exists()
