@@ -9,6 +9,8 @@ import uuid  # noqa: E402
 
 import pytest  # noqa: E402
 
+from waiting import until  # noqa: E402,F401  (tests should import it from waiting)
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
