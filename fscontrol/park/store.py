@@ -1,0 +1,177 @@
+"""Call Park's SQL: orbit allocation (INSERT ... ON CONFLICT DO NOTHING over the free candidates,
+random or lowest first), compare-and-set transitions with their call_log row, and reads."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import gevent.lock
+import psycopg
+from psycopg.rows import dict_row
+
+from ..errors import DatabaseUnavailable
+from .errors import NoOrbitAvailable, ParkStoreUnavailable
+from .states import ParkedCall, ParkRequest, State
+
+log = logging.getLogger("fscontrol.park")
+
+COLUMNS = ("orbit, range_name, channel_uuid, caller_name, caller_number, parker, state, attempts, "
+           "deadline, ringback_uuid, parked_at, controller_id")
+
+# One statement: the first free candidate (random or lowest) is inserted unless someone else
+# inserted it meanwhile, in which case nothing is inserted and the caller tries again.
+ALLOCATE = """
+WITH candidate AS (
+    SELECT %(prefix)s || lpad(g::text, %(width)s, '0') AS orbit
+    FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g
+    WHERE NOT EXISTS (SELECT 1 FROM parked_calls p
+                      WHERE p.orbit = %(prefix)s || lpad(g::text, %(width)s, '0'))
+    ORDER BY {order}
+    LIMIT 1
+)
+INSERT INTO parked_calls (orbit, range_name, channel_uuid, caller_name, caller_number, parker,
+                          state, attempts, deadline, controller_id)
+SELECT orbit, %(range_name)s, %(uuid)s, %(caller_name)s, %(caller_number)s, %(parker)s,
+       'parked', 0, %(deadline)s, %(controller_id)s
+FROM candidate
+ON CONFLICT DO NOTHING
+RETURNING """ + COLUMNS
+
+MAX_RACES = 500  # lost INSERT races per range before giving up (each one means progress elsewhere)
+
+
+def _call(row: dict) -> ParkedCall:
+    return ParkedCall(row["orbit"], row["range_name"], row["channel_uuid"], row["caller_name"],
+                      row["caller_number"], row["parker"], State(row["state"]), row["attempts"],
+                      row["deadline"], row["ringback_uuid"], row["parked_at"], row["controller_id"])
+
+
+class ParkStore:
+    """Parked calls in PostgreSQL. Every failure to reach the database is ParkStoreUnavailable."""
+
+    def __init__(self, database, max_connections: int = 10):
+        self.database = database
+        # bounded: 50 calls parked at once must not open 50 connections
+        self._slots = gevent.lock.BoundedSemaphore(max_connections)
+
+    def _run(self, fn):
+        with self._slots:
+            try:
+                with self.database.connection() as conn:
+                    conn.row_factory = dict_row
+                    return fn(conn)
+            except DatabaseUnavailable as e:
+                raise ParkStoreUnavailable(str(e)) from None
+            except psycopg.OperationalError as e:
+                raise ParkStoreUnavailable(f"database error: {str(e).strip().splitlines()[-1]}") from None
+
+    # -- allocation ------------------------------------------------------------------------
+    def allocate(self, request: ParkRequest, ranges, allocation: str, deadline_for,
+                 controller_id: str) -> ParkedCall:
+        """The first park range with a free orbit gives one; NoOrbitAvailable when all are full.
+        Parking a channel that is already parked returns its existing row."""
+        order = "random()" if allocation == "random" else "g"
+        sql = ALLOCATE.format(order=order)
+
+        def run(conn):
+            existing = conn.execute(f"SELECT {COLUMNS} FROM parked_calls WHERE channel_uuid = %s",
+                                    (request.channel_uuid,)).fetchone()
+            if existing:
+                return _call(existing)
+            for rng in ranges:
+                numbers = rng.numbers
+                params = {"prefix": numbers.prefix, "width": numbers.width, "first": numbers.first,
+                          "last": numbers.last, "range_name": rng.name, "uuid": request.channel_uuid,
+                          "caller_name": request.caller_name, "caller_number": request.caller_number,
+                          "parker": request.parker, "deadline": deadline_for(rng),
+                          "controller_id": controller_id}
+                for _ in range(MAX_RACES):
+                    with conn.transaction():
+                        try:
+                            row = conn.execute(sql, params).fetchone()
+                        except psycopg.errors.UniqueViolation:
+                            row = None  # not reachable with ON CONFLICT DO NOTHING; kept safe
+                        if row:
+                            call = _call(row)
+                            self._log(conn, "park", call.channel_uuid, None, call.orbit,
+                                      {"range": call.range_name, "parker": call.parker,
+                                       "caller": call.caller, "via": request.via})
+                            return call
+                    again = conn.execute(f"SELECT {COLUMNS} FROM parked_calls WHERE channel_uuid = %s",
+                                         (request.channel_uuid,)).fetchone()
+                    if again:
+                        return _call(again)
+                    taken = conn.execute("SELECT count(*) AS n FROM parked_calls WHERE range_name = %s",
+                                         (rng.name,)).fetchone()["n"]
+                    if taken >= numbers.size:
+                        break  # this range is full: try the next one
+            raise NoOrbitAvailable(
+                "no free orbit in " + ", ".join(f"{r.name} ({r.start}-{r.end})" for r in ranges))
+
+        return self._run(run)
+
+    # -- transitions -----------------------------------------------------------------------
+    def apply(self, old: ParkedCall, new: ParkedCall, action: str, other_uuid, details) -> bool:
+        """Compare-and-set `old` -> `new` plus its call_log row, in one transaction."""
+        def run(conn):
+            with conn.transaction():
+                if new.state.terminal:
+                    row = conn.execute(
+                        "DELETE FROM parked_calls WHERE orbit = %s AND channel_uuid = %s "
+                        "AND state IN ('parked', 'ringing_back') RETURNING orbit",
+                        (old.orbit, old.channel_uuid)).fetchone()
+                else:
+                    row = conn.execute(
+                        "UPDATE parked_calls SET state = %s, attempts = %s, deadline = %s, "
+                        "ringback_uuid = %s, updated_at = now() "
+                        "WHERE orbit = %s AND channel_uuid = %s AND state = %s RETURNING orbit",
+                        (new.state.value, new.attempts, new.deadline, new.ringback_uuid,
+                         old.orbit, old.channel_uuid, old.state.value)).fetchone()
+                if not row:
+                    return False
+                self._log(conn, action, old.channel_uuid, other_uuid, old.orbit, details)
+                return True
+        return self._run(run)
+
+    @staticmethod
+    def _log(conn, action, channel_uuid, other_uuid, orbit, details) -> None:
+        conn.execute("INSERT INTO call_log (feature, action, channel_uuid, other_uuid, orbit, details) "
+                     "VALUES ('park', %s, %s, %s, %s, %s)",
+                     (action, channel_uuid, other_uuid, orbit, json.dumps(details, default=str)))
+
+    def log_event(self, action: str, channel_uuid=None, other_uuid=None, orbit=None, **details) -> None:
+        """A call_log row that is no transition (a refused park, ...). Best effort."""
+        try:
+            self._run(lambda conn: self._log(conn, action, channel_uuid, other_uuid, orbit, details))
+        except ParkStoreUnavailable as e:
+            log.warning("park: call_log %s not written: %s", action, e)
+
+    # -- reads -----------------------------------------------------------------------------
+    def by_orbit(self, orbit: str) -> ParkedCall | None:
+        row = self._run(lambda c: c.execute(f"SELECT {COLUMNS} FROM parked_calls WHERE orbit = %s",
+                                            (orbit,)).fetchone())
+        return _call(row) if row else None
+
+    def by_channel(self, uuid: str) -> ParkedCall | None:
+        row = self._run(lambda c: c.execute(
+            f"SELECT {COLUMNS} FROM parked_calls WHERE channel_uuid = %s", (uuid,)).fetchone())
+        return _call(row) if row else None
+
+    def all(self, controller_id: str | None = None) -> list[ParkedCall]:
+        def run(conn):
+            if controller_id is None:
+                rows = conn.execute(f"SELECT {COLUMNS} FROM parked_calls ORDER BY orbit").fetchall()
+            else:
+                rows = conn.execute(f"SELECT {COLUMNS} FROM parked_calls WHERE controller_id = %s "
+                                    "ORDER BY orbit", (controller_id,)).fetchall()
+            return [_call(r) for r in rows]
+        return self._run(run)
+
+    def call_log(self, orbit: str | None = None) -> list[dict]:
+        def run(conn):
+            if orbit is None:
+                return conn.execute("SELECT * FROM call_log WHERE feature = 'park' ORDER BY id").fetchall()
+            return conn.execute("SELECT * FROM call_log WHERE feature = 'park' AND orbit = %s "
+                                "ORDER BY id", (orbit,)).fetchall()
+        return self._run(run)

@@ -1,0 +1,58 @@
+"""Orbit allocation is atomic in PostgreSQL: concurrent parks (also from two controllers sharing
+the database) never share an orbit; lowest/random order; a full range refuses."""
+
+from datetime import datetime, timedelta, timezone
+
+import gevent
+import pytest
+
+from fscontrol.park.errors import NoOrbitAvailable
+from fscontrol.park.states import ParkRequest, State, StateMachine
+from fscontrol.park.store import ParkStore
+
+from .conftest import park_range
+
+
+def deadline(rng):
+    return datetime.now(timezone.utc) + timedelta(seconds=90)
+
+
+def test_fifty_concurrent_parks_from_two_controllers_get_fifty_distinct_orbits(migrated):
+    rng = park_range("main", "7000", "7099")
+    machines = [StateMachine(ParkStore(migrated), "ctl-a"), StateMachine(ParkStore(migrated), "ctl-b")]
+    jobs = [gevent.spawn(machines[i % 2].park, ParkRequest(f"uuid-{i}", f"Caller {i}", str(2000 + i)),
+                         [rng], "random", deadline) for i in range(50)]
+    gevent.joinall(jobs, raise_error=True)
+    orbits = [j.value.orbit for j in jobs]
+    assert len(set(orbits)) == 50
+    assert all(rng.numbers.contains(o) for o in orbits)
+    assert len(ParkStore(migrated).all()) == 50
+
+
+def test_lowest_allocation_under_a_race_fills_from_the_bottom(migrated):
+    rng = park_range("main", "7000", "7099")
+    machine = StateMachine(ParkStore(migrated), "ctl")
+    jobs = [gevent.spawn(machine.park, ParkRequest(f"u{i}"), [rng], "lowest", deadline) for i in range(20)]
+    gevent.joinall(jobs, raise_error=True)
+    assert sorted(j.value.orbit for j in jobs) == [f"70{i:02d}" for i in range(20)]
+
+
+def test_full_range_refuses_then_next_range_is_used_and_reparking_is_idempotent(migrated):
+    small, other = park_range("small", "*701", "*702"), park_range("other", "7100", "7100")
+    machine = StateMachine(ParkStore(migrated), "ctl")
+    got = [machine.park(ParkRequest(f"u{i}"), [small, other], "lowest", deadline).orbit for i in range(3)]
+    assert got == ["*701", "*702", "7100"]
+    assert machine.park(ParkRequest("u0"), [small, other], "lowest", deadline).orbit == "*701"
+    with pytest.raises(NoOrbitAvailable):
+        machine.park(ParkRequest("u9"), [small, other], "lowest", deadline)
+
+
+def test_transition_is_compare_and_set_and_writes_the_call_log(migrated):
+    store = ParkStore(migrated)
+    machine = StateMachine(store, "ctl")
+    call = machine.park(ParkRequest("u1", "Alice", "1001"), [park_range("m", "7000", "7009")], "lowest",
+                        deadline)
+    assert machine.transition(call, State.RETRIEVED, "retrieve", other_uuid="r1") is not None
+    assert machine.transition(call, State.RETRIEVED, "retrieve", other_uuid="r2") is None  # lost
+    assert store.by_orbit(call.orbit) is None
+    assert [(r["action"], r["other_uuid"]) for r in store.call_log()] == [("park", None), ("retrieve", "r1")]
