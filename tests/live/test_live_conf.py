@@ -1,0 +1,130 @@
+"""tests/live/conf is a complete FreeSWITCH 1.10 configuration: preprocessed as the switch does it,
+well-formed, loading exactly the stock modules the harness needs, with the committed rendered
+dialplan up to date and every sound it plays in the repository."""
+
+import importlib.util
+import wave
+from pathlib import Path
+
+import pytest
+
+import fsxml
+from fscontrol.config import load
+from fscontrol.render import contract, render_files
+
+LIVE = Path(__file__).resolve().parent
+CONF = LIVE / "conf"
+TOML = LIVE / "fscontrol.toml"
+MODULES = ["mod_console", "mod_logfile", "mod_event_socket", "mod_commands", "mod_dptools",
+           "mod_dialplan_xml", "mod_loopback", "mod_local_stream", "mod_tone_stream", "mod_sndfile",
+           "mod_native_file", "mod_hash", "mod_db", "mod_valet_parking", "mod_voicemail",
+           "mod_conference", "mod_say_en"]
+CORE_VARS = {"db_dir": "/var/lib/freeswitch/db", "sounds_dir": "/usr/share/freeswitch/sounds"}
+
+
+@pytest.fixture(scope="module")
+def root():
+    return fsxml.parse(CONF, CORE_VARS, env={})
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load(TOML, env={})
+
+
+def test_committed_rendered_dialplan_is_up_to_date(config):
+    rendered = render_files(config)
+    for name, text in rendered.items():
+        committed = CONF / contract.DEPLOY_SUBDIR / name
+        assert committed.read_text(encoding="utf-8") == text, (
+            f"{committed} is stale: fscontrol render --config tests/live/fscontrol.toml "
+            f"--out tests/live/conf/{contract.DEPLOY_SUBDIR}")
+    present = {p.name for p in (CONF / contract.DEPLOY_SUBDIR).iterdir()}
+    assert present == set(rendered)
+
+
+def test_loads_exactly_the_stock_modules(root):
+    loads = [m.get("module") for m in fsxml.configuration(root, "modules.conf").iter("load")]
+    assert sorted(loads) == sorted(MODULES)
+
+
+def test_event_socket_on_loopback_with_password_from_environment():
+    def settings(env):
+        cfg = fsxml.configuration(fsxml.parse(CONF, CORE_VARS, env=env), "event_socket.conf")
+        return {p.get("name"): p.get("value") for p in cfg.iter("param")}
+    assert settings({})["password"] == "ClueCon"
+    assert settings({"FSCONTROL_LIVE_PASSWORD": ""})["password"] == "ClueCon"
+    s = settings({"FSCONTROL_LIVE_PASSWORD": "s3cret"})
+    assert (s["listen-ip"], s["listen-port"], s["password"]) == ("127.0.0.1", "8021", "s3cret")
+
+
+def test_module_configurations_present(root):
+    names = {c.get("name") for c in fsxml.section(root, "configuration")}
+    for needed in ("switch.conf", "modules.conf", "console.conf", "logfile.conf", "event_socket.conf",
+                   "local_stream.conf", "voicemail.conf", "conference.conf", "db.conf", "hash.conf"):
+        assert needed in names
+    vm = fsxml.configuration(root, "voicemail.conf").find("profiles/profile[@name='default']")
+    assert vm is not None
+    assert fsxml.configuration(root, "conference.conf").find("profiles/profile[@name='default']") is not None
+
+
+def test_contexts_and_directory_match_the_config(root, config):
+    contexts = {c.get("name") for c in fsxml.section(root, "dialplan").iter("context")}
+    assert contexts == {config.switch.context, "phones"}
+    assert config.switch.user_dial_string == "loopback/{ext}/phones"
+    domain = fsxml.section(root, "directory").find("domain")
+    assert domain.get("name") == "fscontrol.test"
+    users = {u.get("id") for u in domain.iter("user")}
+    assert users == {u.extension for u in config.users}
+
+
+def test_hold_music_is_in_the_repository(root):
+    dirs = list(fsxml.configuration(root, "local_stream.conf").iter("directory"))
+    assert dirs, "no local_stream class"
+    for d in dirs:
+        path = Path(d.get("path"))
+        rate = int(d.find("param[@name='rate']").get("value"))
+        files = sorted(path.glob("*.wav"))
+        assert files, f"{path}: no WAV for local_stream class {d.get('name')}"
+        for f in files:
+            _check_wav(f, rate)
+
+
+def test_every_phrase_plays_a_file_in_the_repository(root):
+    lang = fsxml.section(root, "phrases").find("macros/language")
+    prefix = Path(lang.get("sound-prefix"))
+    names = set()
+    for macro in lang.iter("macro"):
+        names.add(macro.get("name"))
+        for action in macro.iter("action"):
+            assert action.get("function") == "play-file"
+            _check_wav(prefix / action.get("data"), 8000)
+    assert {"voicemail_play_greeting", "voicemail_record_message", "voicemail_enter_id",
+            "voicemail_enter_pass", "voicemail_ack", "voicemail_goodbye"} <= names
+
+
+def test_dialplan_media_needs_no_sound_pack(root):
+    """Whatever the dialplan plays is a stream or a file in the repository."""
+    for action in fsxml.section(root, "dialplan").iter("action"):
+        if action.get("application") in ("playback", "endless_playback", "broadcast"):
+            data = action.get("data") or ""
+            if data.split("://")[0] in ("local_stream", "tone_stream", "silence_stream"):
+                continue
+            assert Path(data).is_file() or (CONF / "sounds" / data).is_file(), data
+
+
+def test_generated_media_match_their_generator(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("make_media", LIVE / "make_media.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(mod, "SOUNDS", tmp_path)
+    mod.main()
+    for name in mod.FILES:
+        assert (tmp_path / name).read_bytes() == (CONF / "sounds" / name).read_bytes(), name
+
+
+def _check_wav(path: Path, rate: int):
+    assert path.is_file(), f"{path} missing"
+    assert path.stat().st_size < 64 * 1024, f"{path} is not small"
+    with wave.open(str(path)) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (rate, 1, 2), path
