@@ -35,6 +35,10 @@ class Controller:
         return self
 
     def stop(self) -> None:
+        for feature in self.features:
+            stop = getattr(feature, "stop", None)
+            if stop is not None:
+                stop()
         self.esl.stop()
 
     def _on_connect(self, esl) -> None:
@@ -63,7 +67,10 @@ def run(config: Config, stop: gevent.event.Event | None = None) -> int:
 
     stop = stop or gevent.event.Event()
     database = open_database(config)
-    controller = Controller(config, database, make_client(config)).start()
+    from .park import ParkFeature
+    controller = Controller(config, database, make_client(config))
+    controller.features.append(ParkFeature())
+    controller.start()
     handlers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGINT, signal.SIGTERM)]
     log.info("fscontrol running against ESL %s:%s", config.switch.esl_host, config.switch.esl_port)
     try:

@@ -156,6 +156,15 @@ def validate(config: Config) -> list[tuple[str, str]]:
         p(("park.ringback_timeout", f"{config.park.ringback_timeout} is outside 5-300 seconds"))
     if not DTMF_CODE.fullmatch(config.park.dtmf_code):
         p(("park.dtmf_code", f'"{config.park.dtmf_code}" must be * followed by one digit'))
+    for key in ("prompt_no_orbit", "prompt_empty_orbit", "prompt_error", "prompt_disconnect"):
+        if not getattr(config.park, key).strip():
+            p((f"park.{key}", "must not be empty (a sound file or tone_stream://...)"))
+    if not re.fullmatch(r"[a-z]{2,3}", config.park.say_language):
+        p(("park.say_language", f'"{config.park.say_language}" is not a language code like "en"'))
+    if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", config.park.presence_proto):
+        p(("park.presence_proto", f'"{config.park.presence_proto}" must be a word like "park" or "sip"'))
+    if config.park.presence_domain and not re.fullmatch(r"[A-Za-z0-9.-]+", config.park.presence_domain):
+        p(("park.presence_domain", f'"{config.park.presence_domain}" is not a domain name'))
     codes = config.feature_codes()
     for key, code in codes.items():
         if not FEATURE_CODE.fullmatch(code):

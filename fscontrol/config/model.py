@@ -68,6 +68,16 @@ class ParkConfig:
     fallback: str = ""
     music_on_hold: bool = True
     music: str = "local_stream://moh"
+    # Prompts (a sound file or a tone_stream://...): the defaults are tones, which every
+    # FreeSWITCH can play without sound packs.
+    prompt_no_orbit: str = "tone_stream://%(250,250,480,620);loops=3"
+    prompt_empty_orbit: str = "tone_stream://%(300,150,440);loops=2"
+    prompt_error: str = "tone_stream://%(100,100,350,440);loops=5"
+    prompt_disconnect: str = "tone_stream://%(400,200,425);loops=2"
+    say_language: str = "en"  # the orbit is announced with `say <lang> number iterated <orbit>`
+    send_message: bool = True  # SIP MESSAGE "<caller> parked at <orbit>" to the parker
+    presence_proto: str = "park"  # PRESENCE_IN proto, as mod_valet_parking ("park+<orbit>" BLF)
+    presence_domain: str = ""  # empty: switch.domain (a $${domain} is asked from the switch)
 
 
 @dataclass(frozen=True)

@@ -286,6 +286,15 @@ class Apps:
                 ch.wait()
         except Unbridged:
             pass
+        except Transfer:
+            # uuid_transfer of a bridged B leg takes it out of the bridge: its partner sees the
+            # bridge end (and then follows its own after-bridge variables), as in FreeSWITCH
+            peer = ch.bridged
+            ch.bridged = None
+            if peer is not None and peer.bridged is ch:
+                peer.post("unbridge", ch)
+            self.sw.notify()
+            raise
         if ch.vars.get("park_after_bridge", "false") == "true":
             ch.set_state("CS_EXECUTE")
             ch.execute("park")

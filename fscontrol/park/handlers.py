@@ -1,0 +1,62 @@
+"""Events in, service calls out: CHANNEL_PARK with our `fscontrol_action` (park / retrieve), the
+park DTMF's CUSTOM event, hangups of parked channels, and the reconcile after each (re)connect.
+Handlers run on the channel's ordered dispatch worker and only hand work to a greenlet."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from ..render import contract
+from .services import ParkService
+
+log = logging.getLogger("fscontrol.park")
+
+_SIP_USER = re.compile(r"sip:([^@;>]+)@")
+
+
+def referring_user(event) -> str | None:
+    """Who transferred this call to the park code: `referred_by_user`, else the user of the
+    Referred-By header (sofia sets both on a REFER); None when the call dialled it itself."""
+    user = event.var("referred_by_user")
+    if user:
+        return user
+    header = event.var("sip_h_Referred-By") or event.var("sip_referred_by")
+    if header:
+        m = _SIP_USER.search(header)
+        if m:
+            return m.group(1)
+    return None
+
+
+class ParkHandlers:
+    def __init__(self, service: ParkService):
+        self.service = service
+
+    def attach(self, esl) -> None:
+        esl.on("CHANNEL_PARK", self.on_channel_park)
+        esl.on(contract.EVENT_SUBCLASS_PARK_DTMF, self.on_park_dtmf)
+        esl.on("CHANNEL_HANGUP", self.on_hangup)
+        esl.on_connect(self.on_connect)
+
+    def on_channel_park(self, event) -> None:
+        action = event.var(contract.VAR_ACTION)
+        if action == contract.ACTION_PARK:
+            # registered before the greenlet runs, so a hangup right after is seen as an abandon
+            self.service.parked.add(event.uuid)
+            self.service.spawn(self.service.park_code, event.uuid, referring_user(event))
+        elif action == contract.ACTION_RETRIEVE:
+            orbit = event.var(contract.VAR_ORBIT)
+            if orbit:
+                self.service.spawn(self.service.retrieve, event.uuid, orbit)
+
+    def on_park_dtmf(self, event) -> None:
+        if event.uuid:
+            self.service.spawn(self.service.park_dtmf, event.uuid)
+
+    def on_hangup(self, event) -> None:
+        if event.uuid in self.service.parked:
+            self.service.spawn(self.service.abandoned, event.uuid, event.hangup_cause)
+
+    def on_connect(self, esl) -> None:
+        self.service.spawn(self.service.reconcile)

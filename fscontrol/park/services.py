@@ -1,0 +1,535 @@
+"""Call Park's logic: park (code, DTMF, CLI), retrieve, timers, ring-back, fallback, abandon and
+the reconcile that follows every (re)connect. Handlers turn events into calls of these methods;
+every state change goes through `StateMachine.transition`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import gevent
+
+from ..esl import ChannelGone, CommandError, CommandTimeout, EslError
+from ..esl.commands import new_uuid
+from .errors import CallBusy, NoOrbitAvailable, NotBridged, ParkError, ParkStoreUnavailable
+from .locks import CallLocks
+from .music import HoldMusic
+from .presence import Presence
+from .states import ParkedCall, ParkRequest, State, StateMachine
+from .store import ParkStore
+
+log = logging.getLogger("fscontrol.park")
+
+# what a {} block, an inline dialplan or a caller-id name cannot carry: dropped from names
+_UNSAFE_NAME = re.compile(r"[,{}\[\]'\"|^()\x00-\x1f\x7f$]")
+# extra seconds the database deadline of a ring-back allows beyond ringback_timeout
+RINGBACK_GRACE = 10
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def safe_name(text: str) -> str:
+    return " ".join(_UNSAFE_NAME.sub(" ", text or "").split())
+
+
+@dataclass(frozen=True)
+class RangeSettings:
+    """A park range's effective timing and fallback (range override, else [park])."""
+
+    timeout: float
+    ringback_timeout: float
+    max_attempts: int
+    fallback: str
+
+
+class ParkService:
+    def __init__(self, config, database, esl, controller_id: str | None = None):
+        self.config = config
+        self.park_config = config.park
+        self.esl = esl
+        self.ranges = config.ranges("park")
+        self.store = ParkStore(database)
+        self.controller_id = controller_id or socket.gethostname()
+        self.machine = StateMachine(self.store, self.controller_id)
+        self.presence = Presence(esl, self.park_config.presence_proto)
+        self.music = HoldMusic(self.park_config, self.ranges)
+        self.locks = CallLocks()
+        self.domain = ""
+        self._timers: dict[str, gevent.Greenlet] = {}  # parked channel uuid -> sleeping timer
+        self._ringbacks: set[str] = set()  # ring-back legs this process is waiting on
+        self.parked: set[str] = set()  # channel uuids parked (or being parked) by us
+        self._greenlets: set[gevent.Greenlet] = set()
+
+    # -- plumbing --------------------------------------------------------------------------
+    def spawn(self, fn, *args, **kwargs) -> gevent.Greenlet:
+        def run():
+            try:
+                return fn(*args, **kwargs)
+            except (ParkError, EslError) as e:
+                log.warning("park: %s: %s", fn.__name__, e)
+            except Exception:
+                log.exception("park: %s failed", fn.__name__)
+        g = gevent.spawn(run)
+        self._greenlets.add(g)
+        g.link(self._greenlets.discard)
+        return g
+
+    def stop(self) -> None:
+        """Stop timers and flows (the database keeps every parked call for the next start)."""
+        for g in list(self._timers.values()) + list(self._greenlets):
+            g.kill(block=False)
+        self._timers.clear()
+
+    def settings(self, range_name: str) -> RangeSettings:
+        p = self.park_config
+        r = next((r for r in self.ranges if r.name == range_name), None)
+
+        def pick(name):
+            value = getattr(r, name, None) if r is not None else None
+            return getattr(p, name) if value is None else value
+        return RangeSettings(pick("timeout"), p.ringback_timeout, pick("max_attempts"), pick("fallback"))
+
+    def resolve_domain(self) -> str:
+        d = self.park_config.presence_domain or self.config.switch.domain
+        if "${" in d:
+            try:
+                d = self.esl.api("global_getvar domain").strip() or d
+            except EslError as e:
+                log.warning("park: could not ask the switch for its domain: %s", e)
+        self.domain = d
+        self.presence.domain = d
+        return d
+
+    def user_dial(self, extension: str) -> str:
+        domain = self.domain or self.resolve_domain()
+        return self.config.switch.user_dial_string.format(ext=extension, domain=domain)
+
+    def user_name(self, extension: str) -> str:
+        user = next((u for u in self.config.users if u.extension == extension), None)
+        return user.name if user and user.name else extension
+
+    def party(self, uuid: str) -> tuple[str, str]:
+        """(name, number) of the person on channel `uuid`: the caller id of an inbound leg, the
+        dialled user of an outbound one (whose caller id is the other party's)."""
+        ch = self.esl.registry.get(uuid)
+        if ch is None:
+            return "", ""
+        if ch.direction == "outbound":
+            number = ch.variables.get("dialed_user") or (ch.destination_number or "").split("@")[0]
+            return self.user_name(number), number
+        return safe_name(ch.caller_id_name or ""), ch.caller_id_number or ""
+
+    def _schedule(self, call: ParkedCall) -> None:
+        old = self._timers.pop(call.channel_uuid, None)
+        if old is not None:
+            old.kill(block=False)
+        delay = max(0.0, (call.deadline - now()).total_seconds())
+        timer = gevent.spawn_later(delay, self._fire, call.channel_uuid)
+        self._timers[call.channel_uuid] = timer
+
+    def _fire(self, uuid: str) -> None:
+        self._timers.pop(uuid, None)
+        self.spawn(self.on_deadline, uuid)
+
+    def _cancel_timer(self, uuid: str) -> None:
+        timer = self._timers.pop(uuid, None)
+        if timer is not None:
+            timer.kill(block=False)
+
+    def _deadline_for(self, rng) -> datetime:
+        return now() + timedelta(seconds=self.settings(rng.name).timeout)
+
+    def _play(self, uuid: str, path: str, wait: bool = True, timeout: float = 30.0) -> None:
+        """Play a prompt to one leg (parked or bridged: sendmsg reaches both) and wait for it."""
+        try:
+            ex = self.esl.sendmsg(uuid, "playback", path, timeout=timeout)
+            if wait:
+                ex.wait(timeout)
+        except (EslError, ChannelGone) as e:
+            log.info("park: prompt %s to %s not played: %s", path, uuid, e)
+
+    def _hold(self, call: ParkedCall) -> None:
+        """Hold music on the parked channel (uuid_broadcast as in trace s02)."""
+        source = self.music.source(call.range_name)
+        try:
+            self.esl.uuid_broadcast(call.channel_uuid, HoldMusic.broadcast_path(source), "aleg")
+        except EslError as e:
+            log.warning("park: hold music for %s at %s not started: %s", call.caller, call.orbit, e)
+
+    def _stop_media(self, uuid: str) -> None:
+        try:
+            self.esl.uuid_break(uuid, all=True)
+        except EslError:
+            pass
+
+    def _parked_presence(self, call: ParkedCall) -> None:
+        self.presence.publish(call.orbit, True, call.caller)
+
+    def _freed(self, call: ParkedCall) -> None:
+        self._cancel_timer(call.channel_uuid)
+        self.parked.discard(call.channel_uuid)
+        self.presence.publish(call.orbit, False)
+
+    # -- parking ---------------------------------------------------------------------------
+    def park(self, request: ParkRequest) -> ParkedCall:
+        """Allocate an orbit for a channel that is already answered and parked (park code, or the
+        DTMF flow after its transfer), start hold music and the timer, publish presence."""
+        self.parked.add(request.channel_uuid)
+        try:
+            with self.locks.hold(request.channel_uuid):
+                call = self.machine.park(request, self.ranges, self.park_config.allocation,
+                                         self._deadline_for)
+                self._hold(call)
+                self._schedule(call)
+        except BaseException:
+            self.parked.discard(request.channel_uuid)
+            raise
+        self._parked_presence(call)
+        return call
+
+    def park_code(self, uuid: str, parker: str | None) -> ParkedCall | None:
+        """A channel dialled (or was transferred to) the park code and sits in `park`."""
+        name, number = self.party(uuid)
+        try:
+            call = self.park(ParkRequest(uuid, name, number, parker, "code"))
+        except NoOrbitAvailable as e:
+            log.warning("park: %s (%s) not parked: %s", number or uuid, uuid, e)
+            self.store.log_event("park_refused", uuid, reason=str(e), parker=parker)
+            # the call is not dropped: it hears the prompt and stays (parked) on the line
+            self._play(uuid, self.park_config.prompt_no_orbit)
+            return None
+        except ParkStoreUnavailable as e:
+            log.error("park: %s (%s) not parked, database unavailable: %s", number or uuid, uuid, e)
+            self._play(uuid, self.park_config.prompt_error)
+            return None
+        self._announce_by_message(call)
+        return call
+
+    def park_dtmf(self, presser: str) -> ParkedCall | None:
+        """The presser pressed park.dtmf_code in a bridged call: park its peer, tell the presser
+        the orbit (spoken, and a SIP MESSAGE), then end the presser's leg."""
+        ch = self.esl.registry.get(presser)
+        peer = ch.bridged_to if ch is not None else None
+        if not peer:
+            try:
+                peer = self.esl.uuid_getvar(presser, "bridge_uuid")
+            except EslError:
+                peer = None
+        if not peer or peer not in self.esl.registry:
+            raise NotBridged(f"park DTMF on {presser}: no bridged peer to park")
+        _, parker = self.party(presser)
+        name, number = self.party(peer)
+        self.parked.add(peer)
+        try:
+            with self.locks.hold(peer):
+                try:
+                    call = self.machine.park(ParkRequest(peer, name, number, parker or None, "dtmf"),
+                                             self.ranges, self.park_config.allocation,
+                                             self._deadline_for)
+                except NoOrbitAvailable as e:
+                    log.warning("park: DTMF park of %s by %s refused: %s", number, parker, e)
+                    self.store.log_event("park_refused", peer, presser, reason=str(e), parker=parker)
+                    self.parked.discard(peer)
+                    self._play(presser, self.park_config.prompt_no_orbit)
+                    return None
+                except ParkStoreUnavailable as e:
+                    log.error("park: DTMF park of %s by %s failed, database unavailable: %s",
+                              number, parker, e)
+                    self.parked.discard(peer)
+                    self._play(presser, self.park_config.prompt_error)
+                    return None
+                # the presser must outlive its bridge (to hear the orbit); the peer leaves the
+                # bridge by a transfer to `park`, so neither hangs up when the bridge ends
+                for uuid, var, value in ((presser, "hangup_after_bridge", "false"),
+                                         (presser, "park_after_bridge", "true"),
+                                         (peer, "hangup_after_bridge", "false")):
+                    try:
+                        self.esl.uuid_setvar(uuid, var, value)
+                    except EslError as e:
+                        log.warning("park: setvar %s on %s: %s", var, uuid, e)
+                presser_parked = self.esl.wait_for(presser, "CHANNEL_PARK", 5)
+                peer_parked = self.esl.wait_for(peer, "CHANNEL_PARK", 5)
+                try:
+                    self.esl.uuid_transfer_inline(peer, ["park"])
+                    peer_parked.get()
+                except (EslError, ChannelGone) as e:
+                    presser_parked.cancel()
+                    log.warning("park: DTMF park of %s: the call could not be moved: %s", number, e)
+                    gone = self.machine.transition(call, State.ABANDONED, "abandon", reason=str(e))
+                    if gone:
+                        self._freed(call)
+                    return None
+                self._hold(call)
+                self._schedule(call)
+        except CallBusy:
+            self.parked.discard(peer)
+            raise
+        self._parked_presence(call)
+        try:
+            presser_parked.get()
+        except (EslError, ChannelGone):
+            pass
+        try:
+            self.esl.sendmsg(presser, "say", f"{self.park_config.say_language} number iterated "
+                                             f"{call.orbit}", timeout=30).wait(30)
+        except (EslError, ChannelGone) as e:
+            log.info("park: orbit %s not announced to %s: %s", call.orbit, parker, e)
+        self._announce_by_message(call)
+        try:
+            self.esl.hangup(presser)
+        except EslError:
+            pass
+        return call
+
+    def _announce_by_message(self, call: ParkedCall) -> None:
+        """SIP MESSAGE "<caller> parked at <orbit>" to the parker (`chat` API, trace s08); a phone
+        that does not take messages makes the switch answer "Not Sent", which is only logged."""
+        if not call.parker or not self.park_config.send_message:
+            return
+        domain = self.domain or self.resolve_domain()
+        text = safe_name(f"{call.caller_name or call.caller_number} parked at {call.orbit}")
+        try:
+            reply = self.esl.bgapi(f"chat sip|{call.orbit}@{domain}|{call.parker}@{domain}|{text}",
+                                   timeout=10)
+            log.info("park: message to %s: %s", call.parker, reply.text.strip())
+        except EslError as e:
+            log.info("park: message to %s not sent: %s", call.parker, e)
+
+    def park_uuid(self, uuid: str) -> None:
+        """`fscontrol park UUID`: send the channel to the park code, so the controller parks it."""
+        self.esl.uuid_transfer(uuid, self.park_config.code, "XML", self.config.switch.context)
+
+    # -- retrieval -------------------------------------------------------------------------
+    def retrieve(self, retriever: str, orbit: str) -> ParkedCall | None:
+        """Bridge the retriever to the call parked at `orbit`; exactly one of several racing
+        retrievers wins (the DELETE is the claim), the others get the empty-orbit treatment."""
+        won = None
+        try:
+            call = self.store.by_orbit(orbit)
+            if call is not None:
+                with self.locks.hold(call.channel_uuid):
+                    won = self.machine.transition(call, State.RETRIEVED, "retrieve",
+                                                  other_uuid=retriever)
+        except ParkStoreUnavailable as e:
+            log.error("park: retrieve of %s by %s failed, database unavailable: %s", orbit, retriever, e)
+            self._play(retriever, self.park_config.prompt_error)
+            self._hangup(retriever)
+            return None
+        if won is None:
+            self.store.log_event("retrieve_empty", retriever, orbit=orbit)
+            self._empty(retriever, orbit)
+            return None
+        self._freed(won)
+        if call.ringback_uuid:
+            self._kill(call.ringback_uuid)
+        self._stop_media(won.channel_uuid)
+        try:
+            self.esl.uuid_bridge(retriever, won.channel_uuid)
+        except EslError as e:
+            log.warning("park: retrieve of %s: bridge failed: %s", orbit, e)
+            self._empty(retriever, orbit)
+            return None
+        return won
+
+    def _empty(self, retriever: str, orbit: str) -> None:
+        log.info("park: orbit %s is empty for %s", orbit, retriever)
+        self._play(retriever, self.park_config.prompt_empty_orbit)
+        self._hangup(retriever)
+
+    def _hangup(self, uuid: str) -> None:
+        try:
+            self.esl.hangup(uuid)
+        except EslError:
+            pass
+
+    def _kill(self, uuid: str) -> None:
+        try:
+            self.esl.uuid_kill(uuid, "NORMAL_CLEARING")
+        except EslError:
+            pass
+
+    # -- the call ends while parked ----------------------------------------------------------
+    def abandoned(self, uuid: str, cause: str | None) -> None:
+        if uuid not in self.parked:
+            return
+        with self.locks.hold(uuid):
+            call = self.store.by_channel(uuid)
+            if call is None:
+                self.parked.discard(uuid)
+                return
+            if self.machine.transition(call, State.ABANDONED, "abandon", cause=cause):
+                self._freed(call)
+                if call.ringback_uuid:
+                    self._kill(call.ringback_uuid)
+
+    # -- timeout, ring-back, fallback -------------------------------------------------------
+    def on_deadline(self, uuid: str) -> None:
+        ring = None
+        with self.locks.hold(uuid):
+            call = self.store.by_channel(uuid)
+            if call is None or call.state is not State.PARKED:
+                return
+            if call.deadline > now() + timedelta(milliseconds=50):  # moved meanwhile
+                self._schedule(call)
+                return
+            s = self.settings(call.range_name)
+            if not call.parker or call.attempts >= s.max_attempts:
+                self._fallback(call, "timeout, nobody to ring back" if not call.parker
+                               else "timeout, ring-back attempts used")
+                return
+            ring = self.machine.transition(
+                call, State.RINGING_BACK, "timeout", attempts=call.attempts + 1,
+                deadline=now() + timedelta(seconds=s.ringback_timeout + RINGBACK_GRACE),
+                ringback_uuid=new_uuid(), parker=call.parker)
+        if ring is not None:
+            self._ringback(ring)
+
+    def _ringback(self, call: ParkedCall) -> None:
+        """Ring the parker with the parked caller and the orbit as caller id; answer -> bridged."""
+        s = self.settings(call.range_name)
+        rb = call.ringback_uuid
+        self._ringbacks.add(rb)
+        cause = None
+        try:
+            try:
+                name = safe_name(f"Parked {call.orbit}: {call.caller_name or call.caller_number}")
+                o = self.esl.originate(self.user_dial(call.parker),
+                                       {"origination_caller_id_name": name,
+                                        "origination_caller_id_number": call.orbit,
+                                        "originate_timeout": int(s.ringback_timeout),
+                                        "fscontrol_ringback_for": call.channel_uuid},
+                                       app="park", uuid=rb)
+                o.wait_answer(s.ringback_timeout + 5)
+            except CommandError as e:
+                cause = e.cause if hasattr(e, "cause") else str(e)
+            except (CommandTimeout, ChannelGone) as e:
+                cause = "NO_ANSWER"
+                log.info("park: ring-back %s: %s", rb, e)
+                self._kill(rb)
+            except EslError as e:
+                cause = f"SWITCH_UNREACHABLE ({e})"
+            if cause is None:
+                self._answered(call, rb)
+            else:
+                self._unanswered(call, cause)
+        finally:
+            self._ringbacks.discard(rb)
+
+    def _answered(self, call: ParkedCall, rb: str) -> None:
+        with self.locks.hold(call.channel_uuid):
+            won = self.machine.transition(call, State.RETRIEVED, "ringback_answered", other_uuid=rb,
+                                          parker=call.parker)
+        if won is None:  # retrieved or abandoned while the parker's phone rang
+            self._hangup(rb)
+            return
+        self._freed(call)
+        self._stop_media(call.channel_uuid)
+        try:
+            self.esl.uuid_bridge(rb, call.channel_uuid)
+        except EslError as e:
+            log.warning("park: ring-back of %s answered but not bridged: %s", call.orbit, e)
+            self._hangup(rb)
+
+    def _unanswered(self, call: ParkedCall, cause: str) -> None:
+        with self.locks.hold(call.channel_uuid):
+            current = self.store.by_channel(call.channel_uuid)
+            if (current is None or current.state is not State.RINGING_BACK
+                    or current.ringback_uuid != call.ringback_uuid):
+                return
+            s = self.settings(current.range_name)
+            if current.attempts < s.max_attempts:
+                back = self.machine.transition(current, State.PARKED, "ringback_failed", cause=cause,
+                                               deadline=now() + timedelta(seconds=s.timeout))
+                if back is not None:
+                    self._schedule(back)
+            else:
+                self._fallback(current, f"ring-back attempts used (last: {cause})")
+
+    def _fallback(self, call: ParkedCall, reason: str) -> None:
+        """Attempts used up: transfer to the range's fallback (like Lync's OnTimeoutURI), or play
+        the disconnect prompt and hang up when there is none. Called holding the call's lock."""
+        target = self.settings(call.range_name).fallback
+        to, action = (State.FALLBACK, "fallback") if target else (State.DISCONNECTED, "disconnect")
+        done = self.machine.transition(call, to, action, reason=reason, target=target or None)
+        if done is None:
+            return
+        self._freed(call)
+        uuid = call.channel_uuid
+        self._stop_media(uuid)
+        if not target:
+            self.spawn(self._disconnect, uuid)
+            return
+        try:
+            self._transfer_to_fallback(uuid, target)
+        except EslError as e:
+            log.error("park: fallback of %s to %s failed: %s", call.orbit, target, e)
+
+    def _disconnect(self, uuid: str) -> None:
+        self._play(uuid, self.park_config.prompt_disconnect)
+        self._hangup(uuid)
+
+    def _transfer_to_fallback(self, uuid: str, target: str) -> None:
+        """`voicemail:<box>` -> the box's voicemail; a dial string (has "/") -> bridged there;
+        anything else is an extension of our context."""
+        if target.startswith("voicemail:"):
+            box = target.split(":", 1)[1]
+            domain = self.domain or self.resolve_domain()
+            self.esl.uuid_transfer_inline(uuid, ["answer", ("voicemail", f"default {domain} {box}")])
+        elif "/" in target:
+            dial = target.replace("{domain}", self.domain or self.resolve_domain())
+            self.esl.uuid_transfer_inline(uuid, [("bridge", dial)])
+        else:
+            self.esl.uuid_transfer(uuid, target, "XML", self.config.switch.context)
+
+    # -- (re)connect --------------------------------------------------------------------------
+    def reconcile(self) -> None:
+        """The switch says which channels live; the database says what they mean. Parked calls
+        whose channel is gone are freed; the others get their timers back (overdue ones fire at
+        once) and their presence re-published; a ring-back nobody waits for any more counts as
+        an unanswered attempt."""
+        self.resolve_domain()
+        try:
+            calls = self.store.all(self.controller_id)
+        except ParkStoreUnavailable as e:
+            log.error("park: reconcile skipped, database unavailable: %s", e)
+            return
+        live = self.esl.registry
+        resumed = freed = 0
+        for call in calls:
+            try:
+                with self.locks.hold(call.channel_uuid):
+                    if call.channel_uuid not in live:
+                        if self.machine.transition(call, State.ABANDONED, "abandon",
+                                                   reason="channel gone while the controller was away"):
+                            self._freed(call)
+                            if call.ringback_uuid and call.ringback_uuid in live:
+                                self._kill(call.ringback_uuid)
+                        freed += 1
+                        continue
+                    self.parked.add(call.channel_uuid)
+                    if call.state is State.RINGING_BACK and call.ringback_uuid not in self._ringbacks:
+                        if call.ringback_uuid in live:
+                            self._kill(call.ringback_uuid)
+                        s = self.settings(call.range_name)
+                        if call.attempts < s.max_attempts:
+                            call = self.machine.transition(
+                                call, State.PARKED, "ringback_failed", deadline=now(),
+                                cause="ring-back interrupted by a controller restart")
+                        else:
+                            self._fallback(call, "ring-back interrupted by a controller restart")
+                            continue
+                        if call is None:
+                            continue
+                    if call.state is State.PARKED:
+                        self._schedule(call)
+                    self._parked_presence(call)
+                    resumed += 1
+            except (ParkError, EslError) as e:
+                log.warning("park: reconcile of %s: %s", call.orbit, e)
+        log.info("park: reconciled %d parked call(s): %d resumed, %d freed", len(calls), resumed, freed)

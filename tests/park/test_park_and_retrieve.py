@@ -1,0 +1,119 @@
+"""Parking by the park code (dialled, or transferred with Referred-By), hold music, retrieval by
+dialling the orbit, the empty orbit, retrievers racing, the caller hanging up while parked, and
+50 calls parked at once — through the rendered dialplan in the simulated switch."""
+
+import gevent
+
+from .conftest import park_range, until, with_test_timing
+
+
+def test_dialled_park_code_parks_with_music_and_any_phone_retrieves(make_site):
+    site = make_site()
+    alice, carol = site.switch.register("1001", "Alice"), site.switch.register("1003", "Carol")
+    call = alice.dial("*70")
+    orbit = site.orbit_of(alice)
+    assert site.config.ranges("park")[0].numbers.contains(orbit)
+    alice.wait_hearing("music")
+    assert site.rec.played[call.uuid] == ["local_stream://moh"]
+    parked = site.service.store.by_orbit(orbit)
+    assert (parked.caller_number, parked.parker, parked.state.value) == ("1001", None, "parked")
+    until(lambda: site.rec.presence[orbit] == ["busy"])
+
+    retriever = carol.dial(orbit)
+    carol.wait_connected("1001")
+    alice.wait_connected("1003")
+    assert alice.hearing() == "voice" and carol.hearing() == "voice"
+    until(lambda: site.service.store.by_orbit(orbit) is None)
+    until(lambda: site.rec.presence[orbit] == ["busy", "idle"])
+    assert site.log_actions(orbit) == ["park", "retrieve"]
+    assert site.service.store.call_log(orbit)[1]["other_uuid"] == retriever.uuid
+    carol.hangup()
+    alice.wait_idle()
+
+
+def test_transferred_call_names_the_referring_user_as_parker(make_site):
+    site = make_site()
+    alice = site.switch.register("1001", "Alice")
+    # what sofia leaves on a call that 1002 blind-transferred (REFER) to the park code
+    alice.dial("*70", variables={"referred_by_user": "1002",
+                                 "sip_h_Referred-By": "<sip:1002@fscontrol.test>"})
+    orbit = site.orbit_of(alice)
+    assert site.service.store.by_orbit(orbit).parker == "1002"
+
+
+def test_empty_orbit_prompts_and_disconnects_never_parks_the_retriever(make_site):
+    site = make_site()
+    carol = site.switch.register("1003", "Carol")
+    call = carol.dial("7042")
+    carol.wait_idle()
+    assert site.rec.played[call.uuid] == [site.config.park.prompt_empty_orbit]
+    assert site.parked() == []
+    assert site.log_actions() == ["retrieve_empty"]
+
+
+def test_caller_hanging_up_while_parked_frees_the_orbit(make_site):
+    site = make_site()
+    alice = site.switch.register("1001", "Alice")
+    alice.dial("*70")
+    orbit = site.orbit_of(alice)
+    alice.wait_hearing("music")
+    alice.hangup()
+    until(lambda: site.service.store.by_orbit(orbit) is None)
+    until(lambda: site.rec.presence[orbit] == ["busy", "idle"])
+    assert site.log_actions(orbit) == ["park", "abandon"]
+    assert site.service.store.call_log(orbit)[1]["details"]["cause"] == "NORMAL_CLEARING"
+
+
+def _race(site, retrievers):
+    alice = site.switch.register("1001", "Alice")
+    alice.dial("*70")
+    orbit = site.orbit_of(alice)
+    alice.wait_hearing("music")
+    phones = [site.switch.register(str(5000 + i)) for i in range(retrievers)]
+    for phone in phones:
+        phone.dial(orbit)
+    winner = until(lambda: alice.connected_to(), 10)
+    losers = [p for p in phones if p.user != winner]
+    for p in losers:
+        p.wait_idle(10)
+    assert alice.connected_to() == winner
+    assert sum(p.connected_to() == "1001" for p in phones) == 1
+    assert site.log_actions(orbit).count("retrieve") == 1
+    assert site.log_actions().count("retrieve_empty") == retrievers - 1
+    assert site.service.store.by_orbit(orbit) is None
+
+
+def test_two_retrievers_race_exactly_one_connects(make_site):
+    _race(make_site(), 2)
+
+
+def test_ten_retrievers_race_exactly_one_connects(make_site):
+    _race(make_site(), 10)
+
+
+def test_fifty_calls_parked_at_once_get_fifty_distinct_orbits(make_site):
+    site = make_site()
+    phones = [site.switch.register(str(3000 + i)) for i in range(50)]
+    started = gevent.get_hub().loop.now()
+    for p in phones:
+        p.dial("*70")
+    until(lambda: len(site.parked()) == 50, 20)
+    elapsed = gevent.get_hub().loop.now() - started
+    orbits = {c.orbit for c in site.parked()}
+    assert len(orbits) == 50
+    for p in phones:
+        p.wait_hearing("music")
+    print(f"50 parks through the dialplan: {elapsed:.2f}s")
+
+
+def test_full_range_the_caller_hears_the_prompt_and_stays(make_site, base_config):
+    config = with_test_timing(base_config, orbits=[park_range("tiny", "7000", "7000")])
+    site = make_site(config)
+    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
+    alice.dial("*70")
+    site.orbit_of(alice)
+    call = bob.dial("*70")
+    until(lambda: site.rec.played[call.uuid] == [site.config.park.prompt_no_orbit])
+    until(lambda: bob.hearing() == "silence")
+    assert bob.state == "talking"  # not dropped
+    assert site.log_actions() == ["park", "park_refused"]
