@@ -1,0 +1,466 @@
+"""Virtual phones on a FreeSWITCH driven over its event socket: the same API as the simulator's
+`fscontrol.sim.Phone`, built only from what a stock switch offers, so one scenario runs against
+the simulated switch and a real one alike.
+
+A phone is a loopback channel. Calling out, user U dials N with
+    originate {origination_uuid=P,origination_caller_id_number=U,...}loopback/N/<users' context> &park()
+P (loopback/N-a) is the handset; its loopback peer (loopback/N-b) is the call as the switch sees
+it, running the users' dialplan. Called, the users' dial string `loopback/{ext}/phones` rings
+loopback/EXT-a and sends loopback/EXT-b (the handset) into the `phones` context, which answers,
+rings, rejects or answers late after the global variable `fscontrol_phone_mode_EXT` (set here
+with `global_setvar`; channels read globals when they lack the variable). Pressing keys is
+`uuid_recv_dtmf` on the switch-side leg, answering a ringing phone `uuid_answer`, hanging up
+`uuid_kill`. What the user hears and whom they talk to is worked out from events: bridges,
+loopback pairs, PLAYBACK/RECORD start and stop, conference membership."""
+
+from __future__ import annotations
+
+import time
+import uuid as uuidlib
+
+import gevent
+import gevent.event
+
+from fscontrol.esl import CommandError, EslClient, EslError
+from fscontrol.esl.commands import dial_string
+
+MEDIA_EVENTS = ("PLAYBACK_START", "PLAYBACK_STOP", "RECORD_START", "RECORD_STOP", "DTMF",
+                "conference::maintenance")
+MODE_VAR = "fscontrol_phone_mode_"
+
+
+def media_kind(path: str) -> str:
+    if path.startswith("local_stream://"):
+        return "music"
+    if path.startswith("tone_stream://"):
+        return "tone"
+    if path.startswith("silence_stream://"):
+        return "silence"
+    return "prompt"
+
+
+class Leg:
+    """One channel as last seen in events."""
+
+    def __init__(self, uuid):
+        self.uuid = uuid
+        self.name = None
+        self.direction = None
+        self.context = None
+        self.dest = None
+        self.answered = False
+        self.alive = True
+        self.hangup_cause = None
+        self.bridged = None      # uuid of the bridge peer
+        self.peer = None         # uuid of the other leg of a loopback pair
+        self.playing = None      # (kind, detail) of what the switch plays to it
+        self.phone = None        # the LivePhone whose handset this is
+        self.seen = False        # any event seen (False for a leg we are still originating)
+
+    @property
+    def is_answered(self):
+        return self.answered
+
+    def __repr__(self):
+        return "<Leg %s %s %s>" % (self.name, self.uuid[:8], "answered" if self.answered else "")
+
+
+class _Client(EslClient):
+    """An EslClient that also hands every event, in stream order, to `sink` (never blocks)."""
+
+    def __init__(self, *args, sink, **kw):
+        super().__init__(*args, **kw)
+        self._sink = sink
+
+    def process_event(self, event):
+        super().process_event(event)
+        self._sink(event)
+
+
+class LiveSwitch:
+    """Phones on a switch at host:port. `context`: where users' calls enter (switch.context);
+    `phones_context`: where the users' dial string sends the ringing handset."""
+
+    def __init__(self, host="127.0.0.1", port=8021, password="ClueCon", context="default",
+                 phones_context="phones", command_timeout=5.0):
+        self.context = context
+        self.phones_context = phones_context
+        self.esl = _Client(host, port, password, events=MEDIA_EVENTS, sink=self._on_event,
+                           heartbeat_interval=None, command_timeout=command_timeout,
+                           connect_timeout=3.0, backoff=(0.05, 1.0))
+        self.legs = {}
+        self.phones = {}
+        self._dead = set()
+        self._changed = gevent.event.Event()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self, timeout=10.0):
+        self.esl.connect(timeout=timeout)
+        return self
+
+    def stop(self):
+        try:
+            for user in list(self.phones):
+                self._set_mode(user, "")
+        except EslError:
+            pass
+        self.esl.stop()
+
+    def api(self, command):
+        return self.esl.api(command)
+
+    def hangup_all(self, timeout=10.0):
+        """Every channel on the switch hung up and gone (between scenarios)."""
+        self.api("hupall MANAGER_REQUEST")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = self.api("show channels as json")
+            if '"row_count":0' in rows.replace(" ", ""):
+                return
+            gevent.sleep(0.05)
+        raise TimeoutError("channels still up after hupall: %s" % rows[:500])
+
+    # -- phones ------------------------------------------------------------------------------
+    def register(self, user, name=None):
+        phone = self.phones.get(user)
+        if phone is None:
+            phone = self.phones[user] = LivePhone(self, user, name)
+        phone.registered = True
+        phone._apply_mode()
+        return phone
+
+    def _set_mode(self, user, mode):
+        reply = self.api("global_setvar %s%s=%s" % (MODE_VAR, user, mode))
+        if reply.startswith("-ERR"):
+            raise CommandError(reply[4:].strip(), "global_setvar", reply)
+
+    # -- events ------------------------------------------------------------------------------
+    def notify(self):
+        ev, self._changed = self._changed, gevent.event.Event()
+        ev.set()
+
+    def wait_until(self, pred, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            ev = self._changed
+            if pred():
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            ev.wait(min(remaining, 0.05))
+
+    def _leg(self, uuid, create=True):
+        leg = self.legs.get(uuid)
+        if leg is None and create and uuid not in self._dead:
+            leg = self.legs[uuid] = Leg(uuid)
+        return leg
+
+    def _on_event(self, ev):
+        name, uuid = ev.name, ev.uuid
+        if not uuid:
+            return
+        if name == "CHANNEL_UUID":
+            old = ev.headers.get("Old-Unique-ID")
+            if old and old in self.legs and uuid not in self.legs:
+                leg = self.legs.pop(old)
+                leg.uuid = uuid
+                self.legs[uuid] = leg
+        if ev.state is None and name not in ("PLAYBACK_START", "PLAYBACK_STOP", "RECORD_START",
+                                            "RECORD_STOP", "CUSTOM", "DTMF"):
+            return
+        leg = self._leg(uuid)
+        if leg is None:
+            return
+        first = not leg.seen
+        leg.seen = True
+        h = ev.headers
+        leg.name = ev.channel_name or leg.name
+        leg.direction = ev.direction or leg.direction
+        leg.context = h.get("Caller-Context", leg.context)
+        leg.dest = ev.destination_number or leg.dest
+        peer = ev.variables.get("other_loopback_leg_uuid")
+        if peer and peer != uuid:
+            leg.peer = peer
+            other = self._leg(peer, create=False)
+            if other is not None and other.peer is None:
+                other.peer = uuid
+        if ev.answer_state == "answered" or name == "CHANNEL_ANSWER":
+            leg.answered = True
+        if name == "CHANNEL_BRIDGE":
+            a, b = h.get("Bridge-A-Unique-ID"), h.get("Bridge-B-Unique-ID")
+            if a and b:
+                for x, y in ((a, b), (b, a)):
+                    xl = self._leg(x)
+                    if xl is not None:
+                        xl.bridged = y
+        elif name == "CHANNEL_UNBRIDGE":
+            a, b = h.get("Bridge-A-Unique-ID"), h.get("Bridge-B-Unique-ID")
+            for x in (a, b):
+                xl = self._leg(x, create=False) if x else None
+                if xl is not None and xl.bridged in (a, b):
+                    xl.bridged = None
+        elif name == "CHANNEL_HANGUP":
+            leg.alive = False
+            leg.hangup_cause = ev.hangup_cause or leg.hangup_cause
+        elif name == "PLAYBACK_START":
+            path = h.get("Playback-File-Path", "")
+            leg.playing = (media_kind(path), path)
+        elif name == "PLAYBACK_STOP":
+            leg.playing = None
+        elif name == "RECORD_START":
+            leg.playing = ("recording", h.get("Record-File-Path", ""))
+        elif name == "RECORD_STOP":
+            leg.playing = None
+        elif name == "CUSTOM" and ev.subclass == "conference::maintenance":
+            action = h.get("Action")
+            if action == "add-member":
+                leg.playing = ("conference", h.get("Conference-Name", ""))
+            elif action == "del-member":
+                leg.playing = None
+        if first and leg.phone is None:
+            self._claim_called_handset(leg)
+        if name == "CHANNEL_DESTROY":
+            leg.alive = False
+            leg.hangup_cause = ev.hangup_cause or leg.hangup_cause
+            self.legs.pop(uuid, None)
+            self._dead.add(uuid)
+            if leg.bridged and leg.bridged in self.legs and self.legs[leg.bridged].bridged == uuid:
+                self.legs[leg.bridged].bridged = None
+            if leg.phone is not None:
+                leg.phone._gone(leg)
+        self.notify()
+
+    def _claim_called_handset(self, leg):
+        """A loopback -b leg entering the phones context at EXT is EXT's handset ringing."""
+        if leg.context != self.phones_context or leg.direction != "inbound":
+            return
+        phone = self.phones.get(leg.dest or "")
+        if phone is not None:
+            phone._incoming(leg)
+
+    # -- what a handset experiences ------------------------------------------------------------
+    def switch_side(self, leg):
+        """The leg the switch runs the call on for this handset (its loopback peer)."""
+        return self.legs.get(leg.peer) if leg.peer else None
+
+    def far_end(self, start):
+        """Follow bridges and loopback pairs from `start` to the leg really at the other end."""
+        seen = {start.uuid}
+        cur = start
+        while True:
+            nxt = self.legs.get(cur.bridged) if cur.bridged else None
+            if nxt is None or nxt.uuid in seen:
+                return None if cur is start else cur
+            seen.add(nxt.uuid)
+            peer = self.legs.get(nxt.peer) if nxt.peer else None
+            if peer is not None and peer.uuid not in seen:
+                seen.add(peer.uuid)
+                cur = peer
+                if cur.bridged is None:
+                    return cur
+                continue
+            return nxt
+
+
+class LivePhone:
+    """Same surface as fscontrol.sim.Phone (see there for the meaning of each method)."""
+
+    def __init__(self, switch, user, name=None):
+        self.sw = switch
+        self.user = user
+        self.name = name or user
+        self.registered = False
+        self.policy = "ring"
+        self.answer_delay = 0.0
+        self.channel = None
+        self.calls = []
+        self.last_hangup_cause = None
+        self.messages = []
+
+    def __repr__(self):
+        return "<LivePhone %s %s>" % (self.user, self.state)
+
+    # -- registration / behaviour -------------------------------------------------------------
+    def _apply_mode(self):
+        if not self.registered:
+            mode = ""
+        elif self.policy == "answer_after":
+            mode = "answer_after_%d" % int(self.answer_delay * 1000)
+        else:
+            mode = self.policy
+        self.sw._set_mode(self.user, mode)
+
+    def unregister(self):
+        self.registered = False
+        self._apply_mode()
+
+    def auto_answer(self):
+        self.policy = "answer"
+        self._apply_mode()
+
+    def ring_forever(self):
+        self.policy = "ring"
+        self._apply_mode()
+
+    def answer_after(self, seconds):
+        self.policy, self.answer_delay = "answer_after", float(seconds)
+        self._apply_mode()
+
+    def reject_busy(self):
+        self.policy = "busy"
+        self._apply_mode()
+        leg = self.ringing_call()
+        if leg is not None:
+            self.sw.api("uuid_kill %s USER_BUSY" % leg.uuid)
+
+    def busy_now(self):
+        return self.policy == "busy"
+
+    # -- calls -------------------------------------------------------------------------------
+    def _incoming(self, leg):
+        leg.phone = self
+        self.channel = leg
+        self.calls.append(leg)
+        self.sw.notify()
+
+    def _gone(self, leg):
+        self.last_hangup_cause = leg.hangup_cause
+        if self.channel is leg:
+            self.channel = None
+        self.sw.notify()
+
+    def dial(self, number, variables=None):
+        """Place a call: the switch sees a call from this user entering the users' context at
+        `number`. `variables` are set on that call (e.g. call_timeout)."""
+        uuid = str(uuidlib.uuid4())
+        leg = self.sw._leg(uuid)
+        leg.phone = self
+        self.channel = leg
+        self.calls.append(leg)
+        vars_ = {"origination_uuid": uuid, "origination_caller_id_number": self.user,
+                 "origination_caller_id_name": self.name}
+        vars_.update(variables or {})
+        dial = dial_string("loopback/%s/%s" % (number, self.sw.context), vars_)
+        job = self.sw.esl.bgapi_job("originate %s &park()" % dial, timeout=120)
+
+        def failed(_result):
+            try:
+                job.get(0)
+            except CommandError as e:   # no channel ever reported: gone with the job's cause
+                if not leg.seen and self.channel is leg:
+                    leg.alive, leg.hangup_cause = False, e.cause
+                    self.sw.legs.pop(uuid, None)
+                    self._gone(leg)
+            except EslError:
+                pass
+        job.rawlink(failed)
+        self.sw.notify()
+        return leg
+
+    def answer(self, timeout=5.0):
+        self.wait_for(lambda p: p.ringing_call() is not None, timeout, "a call ringing on %s" % self.user)
+        leg = self.ringing_call()
+        self.sw.api("uuid_answer %s" % leg.uuid)
+        self.wait_for(lambda p: leg.answered or not leg.alive, timeout, "the answer on %s" % self.user)
+        return leg
+
+    def ringing_call(self):
+        leg = self.channel
+        if leg is not None and leg.direction == "inbound" and leg.context == self.sw.phones_context \
+                and leg.alive and not leg.answered:
+            return leg
+        return None
+
+    def _is_called(self, leg):
+        return leg.context == self.sw.phones_context and leg.direction == "inbound"
+
+    def send_dtmf(self, digits):
+        leg = self.channel
+        if leg is None or not leg.alive:
+            raise RuntimeError("phone %s has no call to send DTMF on" % self.user)
+        side = self.sw.switch_side(leg)
+        if side is None:
+            raise RuntimeError("phone %s: the switch side of its call is not known yet" % self.user)
+        self.sw.api("uuid_recv_dtmf %s %s" % (side.uuid, digits))
+
+    def hangup(self, cause=None):
+        leg = self.channel
+        if leg is None or not leg.alive:
+            return
+        if cause is None:
+            if leg.answered:
+                cause = "NORMAL_CLEARING"
+            elif not self._is_called(leg):
+                cause = "ORIGINATOR_CANCEL"
+            else:
+                cause = "CALL_REJECTED"
+        self.sw.api("uuid_kill %s %s" % (leg.uuid, cause))
+
+    # -- what the user experiences --------------------------------------------------------------
+    @property
+    def state(self):
+        leg = self.channel
+        if leg is None:
+            return "idle"
+        if not leg.alive:
+            return "hanging_up"
+        if self._is_called(leg) and not leg.answered:
+            return "ringing"
+        if not leg.answered:
+            return "dialing"
+        return "talking"
+
+    def _far(self):
+        leg = self.channel
+        if leg is None or not leg.alive:
+            return None
+        side = self.sw.switch_side(leg)
+        return self.sw.far_end(side) if side is not None else None
+
+    def connected_to(self):
+        far = self._far()
+        if far is None:
+            return None
+        return far.phone.user if far.phone is not None else far.name
+
+    def hearing(self):
+        leg = self.channel
+        if leg is None or not leg.alive:
+            return None
+        side = self.sw.switch_side(leg)
+        for source in (leg, side):
+            if source is not None and source.playing is not None:
+                return source.playing[0]
+        far = self.sw.far_end(side) if side is not None else None
+        if far is not None:
+            if far.playing is not None:
+                return far.playing[0]
+            if far.phone is not None:
+                return "voice"
+            return "silence"
+        if not self._is_called(leg) and not leg.answered:
+            return "ringback"
+        if not leg.answered:
+            return None
+        return "silence"
+
+    def wait_for(self, pred, timeout=5.0, what=None):
+        if not self.sw.wait_until(lambda: pred(self), timeout):
+            raise TimeoutError("phone %s: timed out after %.1fs waiting for %s (state=%s, hearing=%s, connected_to=%s)"
+                               % (self.user, timeout, what or getattr(pred, "__name__", "condition"),
+                                  self.state, self.hearing(), self.connected_to()))
+        return True
+
+    def wait_ringing(self, timeout=5.0):
+        return self.wait_for(lambda p: p.ringing_call() is not None, timeout, "ringing")
+
+    def wait_idle(self, timeout=5.0):
+        return self.wait_for(lambda p: p.state == "idle", timeout, "idle")
+
+    def wait_hearing(self, what, timeout=5.0):
+        return self.wait_for(lambda p: p.hearing() == what, timeout, "hearing %s" % what)
+
+    def wait_connected(self, to=None, timeout=5.0):
+        return self.wait_for(lambda p: p.connected_to() is not None and (to is None or p.connected_to() == to),
+                             timeout, "connected to %s" % (to or "anyone"))
