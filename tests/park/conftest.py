@@ -82,7 +82,10 @@ class Site:
         self.database = database
         self.controller_id = controller_id
         if switch is None:
-            dialplan = as_context(render_files(config)[contract.DIALPLAN_FILE], config.switch.context)
+            # the dialplan does not depend on park timings; render it with valid ones
+            valid = dataclasses.replace(config, park=dataclasses.replace(
+                config.park, timeout=90, ringback_timeout=30))
+            dialplan = as_context(render_files(valid)[contract.DIALPLAN_FILE], config.switch.context)
             switch = SimSwitch(port=0, context=config.switch.context, dialplan=dialplan,
                                heartbeat=0).start()
         self.switch = switch

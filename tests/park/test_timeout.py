@@ -1,0 +1,83 @@
+"""Timeout, ring-back and fallback (Lync semantics), with test timings of about a second:
+the parker is rung with "Parked <orbit>: <caller>", unanswered/busy/unregistered uses an attempt,
+the caller hears hold music in between, and used-up attempts go to the fallback."""
+
+from .conftest import until
+
+REFERRED_BY_BOB = {"referred_by_user": "1002"}
+
+
+def test_unanswered_ringbacks_use_max_attempts_then_the_fallback_extension(make_site):
+    site = make_site(timeout=1, ringback_timeout=1, max_attempts=2, fallback="1003")
+    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
+    carol = site.switch.register("1003", "Carol")
+    bob.ring_forever()
+    alice.dial("*70", variables=REFERRED_BY_BOB)
+    orbit = site.orbit_of(alice)
+    alice.wait_hearing("music")
+    rings = []
+    for attempt in (1, 2):
+        bob.wait_ringing(5)
+        rings.append(bob.channel.cid_name)
+        assert alice.hearing() == "music"  # never silence, never ringing
+        until(lambda: bob.state == "idle", 5)
+        if attempt == 1:
+            until(lambda: site.service.store.by_orbit(orbit).state.value == "parked")
+            assert alice.hearing() == "music"
+    assert rings == [f"Parked {orbit}: Alice"] * 2
+    carol.wait_ringing(5)
+    carol.answer()
+    alice.wait_connected("1003")
+    assert site.service.store.by_orbit(orbit) is None
+    assert site.log_actions(orbit) == ["park", "timeout", "ringback_failed", "timeout", "fallback"]
+    causes = [r["details"].get("cause") or r["details"].get("reason")
+              for r in site.service.store.call_log(orbit)[2:]]
+    assert "NO_ANSWER" in causes[0]
+    until(lambda: site.rec.presence[orbit] == ["busy", "idle"])
+
+
+def test_parker_answers_the_ringback_and_is_bridged_to_the_parked_call(make_site):
+    site = make_site(timeout=1, ringback_timeout=3)
+    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
+    bob.auto_answer()
+    alice.dial("*70", variables=REFERRED_BY_BOB)
+    orbit = site.orbit_of(alice)
+    alice.wait_connected("1002", timeout=5)
+    bob.wait_connected("1001")
+    assert bob.channel.cid_name == f"Parked {orbit}: Alice"
+    assert site.log_actions(orbit) == ["park", "timeout", "ringback_answered"]
+    until(lambda: site.service.store.by_orbit(orbit) is None)
+
+
+def test_busy_parker_uses_the_attempt_and_no_fallback_means_prompt_and_disconnect(make_site):
+    site = make_site(timeout=1, ringback_timeout=2, max_attempts=1, fallback="")
+    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
+    bob.reject_busy()
+    call = alice.dial("*70", variables=REFERRED_BY_BOB)
+    orbit = site.orbit_of(alice)
+    alice.wait_idle(6)
+    assert site.rec.played[call.uuid][-1] == site.config.park.prompt_disconnect
+    assert site.log_actions(orbit) == ["park", "timeout", "disconnect"]
+    assert "USER_BUSY" in site.service.store.call_log(orbit)[2]["details"]["reason"]
+
+
+def test_unregistered_parker_counts_as_an_attempt(make_site):
+    site = make_site(timeout=1, ringback_timeout=2, max_attempts=1, fallback="1003")
+    alice = site.switch.register("1001", "Alice")
+    carol = site.switch.register("1003", "Carol")
+    site.switch.add_user("1002")  # known to the directory, no phone registered
+    alice.dial("*70", variables=REFERRED_BY_BOB)
+    orbit = site.orbit_of(alice)
+    carol.wait_ringing(6)
+    assert "USER_NOT_REGISTERED" in site.service.store.call_log(orbit)[-1]["details"]["reason"]
+
+
+def test_dialled_directly_nobody_is_rung_and_the_voicemail_fallback_takes_it(make_site):
+    site = make_site(timeout=1, fallback="voicemail:1002")
+    alice = site.switch.register("1001", "Alice")
+    alice.dial("*70")
+    orbit = site.orbit_of(alice)
+    alice.wait_hearing("recording", timeout=6)
+    assert site.log_actions(orbit) == ["park", "fallback"]
+    alice.hangup()
+    until(lambda: site.switch.voicemails == [("1002", "1001")])
