@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# make test-live: the `live` tests (pytest -m live) against a real FreeSWITCH 1.10.
+#   FSCONTROL_LIVE_ESL=host:port   use that switch (started with tests/live/conf); no Docker
+#   (unset)                        start tests/live/compose.yml, use 127.0.0.1:8021, stop it after
+#   FSCONTROL_LIVE_PASSWORD        event socket password (default ClueCon)
+#   FSCONTROL_LIVE_CONF=DIR        the switch's conf dir is DIR (a copy of tests/live/conf):
+#                                  render the dialplan into DIR/fscontrol/ and reloadxml first
+#   FSCONTROL_LIVE_TIMEOUT=SECS    how long to wait for the event socket (default 90)
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PY:-.venv/bin/python}
+COMPOSE=(docker compose -f tests/live/compose.yml)
+TIMEOUT=${FSCONTROL_LIVE_TIMEOUT:-90}
+export FSCONTROL_LIVE_PASSWORD="${FSCONTROL_LIVE_PASSWORD:-ClueCon}"
+
+started=""
+cleanup() {
+    if [ -n "$started" ]; then
+        echo "test-live: stopping the FreeSWITCH container"
+        "${COMPOSE[@]}" down --timeout 10 >/dev/null 2>&1 || true
+    fi
+}
+trap cleanup EXIT
+
+if [ -z "${FSCONTROL_LIVE_ESL:-}" ]; then
+    if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
+        echo "test-live: FSCONTROL_LIVE_ESL is not set and no Docker daemon answers." >&2
+        echo "  Start FreeSWITCH 1.10 yourself (README: Live tests) and run" >&2
+        echo "  FSCONTROL_LIVE_ESL=127.0.0.1:8021 make test-live" >&2
+        exit 2
+    fi
+    echo "test-live: starting FreeSWITCH (tests/live/compose.yml)"
+    started=1
+    "${COMPOSE[@]}" up -d
+    export FSCONTROL_LIVE_ESL=127.0.0.1:8021
+fi
+
+if ! "$PY" tests/live/esl_ready.py "$FSCONTROL_LIVE_ESL" --timeout "$TIMEOUT"; then
+    if [ -n "$started" ]; then "${COMPOSE[@]}" logs --tail 50 >&2 || true; fi
+    exit 1
+fi
+
+if [ -n "${FSCONTROL_LIVE_CONF:-}" ]; then
+    echo "test-live: rendering the dialplan into $FSCONTROL_LIVE_CONF/fscontrol and reloading"
+    "$PY" -m fscontrol render --config tests/live/fscontrol.toml --out "$FSCONTROL_LIVE_CONF/fscontrol"
+    "$PY" tests/live/esl_ready.py "$FSCONTROL_LIVE_ESL" --timeout 10 --reloadxml
+fi
+
+"$PY" -m pytest -m live -rs "$@"
