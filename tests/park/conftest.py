@@ -67,8 +67,6 @@ class Recorder:
         name = ev.name
         if name == "PLAYBACK_START":
             self.played[ev.get("Unique-ID")].append(ev.get("Playback-File-Path"))
-        elif name == "CHANNEL_EXECUTE" and ev.get("Application") == "say":
-            self.played[ev.get("Unique-ID")].append("say:" + (ev.get("Application-Data") or ""))
         elif name == "PRESENCE_IN" and ev.get("proto") == "park":
             self.presence[ev.get("login")].append(
                 "busy" if ev.get("answer-state") == "confirmed" else "idle")
