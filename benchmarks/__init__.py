@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): speed goals live here, not in timed tests."""

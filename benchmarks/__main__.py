@@ -1,0 +1,96 @@
+"""`make bench`: events/s of raw greenswitch vs fscontrol's pipeline over the same recorded mix.
+
+Prints the median of several runs for (a) greenswitch's InboundESL with a no-op handler and
+(b) fscontrol's pipeline (typed events + channel registry + per-channel dispatch), and b/a.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import gevent  # noqa: E402
+import gevent.event  # noqa: E402
+import greenswitch  # noqa: E402
+
+from . import blaster  # noqa: E402
+
+
+def raw_greenswitch(port: int, count: int) -> float:
+    """Seconds for greenswitch alone to read and dispatch `count` events to a no-op handler."""
+    seen = [0]
+    done = gevent.event.Event()
+
+    def handler(event):
+        seen[0] += 1
+        if seen[0] >= count:
+            done.set()
+
+    esl = greenswitch.InboundESL(host="127.0.0.1", port=port, password="ClueCon")
+    esl.connect()
+    esl.register_handle("*", handler)
+    start = time.perf_counter()
+    esl.send("event plain ALL")
+    if not done.wait(timeout=300):
+        raise RuntimeError(f"greenswitch saw {seen[0]} of {count} events")
+    elapsed = time.perf_counter() - start
+    esl._run = False  # greenswitch has no clean close for a connection that is mid-stream
+    esl.sock.shutdown(socket.SHUT_RDWR)
+    esl.sock.close()
+    return elapsed
+
+
+def pipeline(port: int, count: int) -> float:
+    """Seconds for fscontrol's EslClient to parse, type, register and dispatch `count` events."""
+    from fscontrol.esl import EslClient
+
+    seen = [0]
+    done = gevent.event.Event()
+
+    def handler(event):
+        seen[0] += 1
+        if seen[0] >= count:
+            done.set()
+
+    client = EslClient("127.0.0.1", port, "ClueCon", events=["ALL"])
+    client.on("*", handler)
+    start = time.perf_counter()
+    client.start()
+    if not done.wait(timeout=300):
+        raise RuntimeError(f"fscontrol saw {seen[0]} of {count} events")
+    elapsed = time.perf_counter() - start
+    client.stop()
+    return elapsed
+
+
+def measure(fn, count: int, runs: int, commands: int) -> list[float]:
+    proc, port = blaster.start(count, runs, commands)
+    try:
+        return [count / fn(port, count) for _ in range(runs)]
+    finally:
+        proc.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000, help="events per run (default 200,000)")
+    parser.add_argument("--runs", type=int, default=5, help="runs per contender (default 5)")
+    args = parser.parse_args()
+    mix = blaster.recorded_events()
+    print(f"event mix: {len(mix)} recorded events from tests/fs_traces, cycled to {args.events:,} per run")
+    raw = measure(raw_greenswitch, args.events, args.runs, commands=2)
+    print(f"(a) greenswitch, no-op handler: median {statistics.median(raw):,.0f} events/s "
+          f"(runs: {', '.join(f'{r:,.0f}' for r in raw)})")
+    ours = measure(pipeline, args.events, args.runs, commands=3)
+    print(f"(b) fscontrol pipeline:         median {statistics.median(ours):,.0f} events/s "
+          f"(runs: {', '.join(f'{r:,.0f}' for r in ours)})")
+    ratio = statistics.median(ours) / statistics.median(raw)
+    print(f"b/a = {ratio:.2f} (goal >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
