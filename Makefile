@@ -30,5 +30,8 @@ render: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+test-live: $(STAMP)
+	PY=$(BIN)/python bash tests/live/run.sh
+
 clean:
 	rm -rf $(VENV) .fscontrol *.egg-info

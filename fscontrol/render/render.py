@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import jinja2
@@ -14,7 +15,14 @@ from . import contract, safety, validate
 from .atomic import write_atomic
 from .regex import range_regex, set_regex
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+def _templates_dir() -> Path:
+    """`templates/` of the source tree (development, editable install), else the copy a wheel
+    installs under `<prefix>/share/fscontrol/templates` (setup.cfg data_files)."""
+    source = Path(__file__).resolve().parents[2] / "templates"
+    return source if source.is_dir() else Path(sys.prefix) / "share" / "fscontrol" / "templates"
+
+
+TEMPLATES_DIR = _templates_dir()
 TEMPLATES = {contract.DIALPLAN_FILE: "dialplan.xml.j2",
              contract.LOCAL_STREAM_FILE: "local_stream.xml.j2"}
 
