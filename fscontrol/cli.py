@@ -80,6 +80,40 @@ def cmd_simulate(args) -> int:
     return sim_main(argv) or 0
 
 
+def cmd_parked(args) -> int:
+    """List parked calls from the database."""
+    from .db import open_database
+    from .park.store import ParkStore
+    from .park.view import table
+    config = _load(args.config)
+    calls = ParkStore(open_database(config)).all()
+    print(table(config, calls))
+    return 0
+
+
+def cmd_park(args) -> int:
+    """Send the channel to the park code; the running controller parks it (parker: nobody)."""
+    from .controller import make_client
+    from .esl import ChannelGone, CommandError, EslError
+    from .errors import FscontrolError
+    config = _load(args.config)
+    client = make_client(config, heartbeat_interval=None)
+    try:
+        try:
+            client.connect(timeout=5)
+            if not client.uuid_exists(args.uuid):
+                raise FscontrolError(f"no channel {args.uuid} on the switch")
+            client.uuid_transfer(args.uuid, config.park.code, "XML", config.switch.context)
+        except (CommandError, ChannelGone) as e:
+            raise FscontrolError(f"park {args.uuid}: {e}") from None
+        except EslError as e:
+            raise FscontrolError(f"switch unreachable: {e}") from None
+    finally:
+        client.stop()
+    print(f"{args.uuid}: sent to the park code {config.park.code}; `fscontrol parked` shows its orbit")
+    return 0
+
+
 def not_implemented(feature: str):
     def cmd(args) -> int:
         raise NotImplementedYet(f"{feature}: not implemented yet")
@@ -144,13 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="List parked calls: orbit, caller, parker, parked for, attempts, "
                                    "next action.")
     _config_arg(p)
-    p.set_defaults(func=not_implemented("parked"))
+    p.set_defaults(func=cmd_parked)
 
     p = sub.add_parser("park", help="park a call by its channel uuid",
                        description="Park the call whose channel is UUID in a free orbit.")
     _config_arg(p)
     p.add_argument("uuid", metavar="UUID", help="channel uuid of the call to park")
-    p.set_defaults(func=not_implemented("park"))
+    p.set_defaults(func=cmd_park)
 
     p = sub.add_parser("pickup-group", help="show or edit group call pickup groups",
                        description="Show or edit group call pickup groups.")

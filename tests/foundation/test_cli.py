@@ -71,8 +71,7 @@ def test_db_upgrade_applies_then_reports_up_to_date(database):
     assert second.returncode == 0 and "up to date" in second.stdout
 
 
-@pytest.mark.parametrize("args", [["parked"], ["park", "0f9d7eee-d38c-4e6d-8c4b-70a0a82768b7"],
-                                  ["pickup-group"], ["call", "1001", "5551234"]])
+@pytest.mark.parametrize("args", [["pickup-group"], ["call", "1001", "5551234"]])
 def test_unlanded_features_say_not_implemented(args):
     result = fscontrol(*args)
     assert result.returncode == 2

@@ -1,0 +1,61 @@
+"""`fscontrol parked` lists parked calls from the database; `fscontrol park UUID` sends a live
+call to the park code so the running controller parks it."""
+
+import os
+import subprocess
+import sys
+
+from .conftest import ROOT, until
+
+
+def run_cli(*args, env):
+    full = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FSCONTROL_ESL_PASSWORD")}
+    full.update(env)
+    # subprocess is gevent's (monkey-patched): the switch and controller keep running meanwhile
+    return subprocess.run([sys.executable, "-m", "fscontrol", *args], capture_output=True, text=True,
+                          env=full, cwd=ROOT, timeout=60)
+
+
+def db_env(database):
+    return {"DATABASE_URL": database.url, "PGOPTIONS": f"-c search_path={database.schema}"}
+
+
+def test_parked_lists_orbit_caller_parker_attempts_next_action(make_site):
+    site = make_site()
+    alice = site.switch.register("1001", "Alice")
+    alice.dial("*70", variables={"referred_by_user": "1002"})
+    orbit = site.orbit_of(alice)
+    result = run_cli("parked", "--config", str(ROOT / "fscontrol.example.toml"), env=db_env(site.database))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["ORBIT", "CALLER", "PARKER", "PARKED", "FOR", "ATTEMPTS", "NEXT", "WHEN"]
+    row = lines[1]
+    assert row.startswith(orbit) and "Alice <1001>" in row and "1002" in row
+    assert "0/1" in row and "ring back 1002" in row and "in 1m" in row
+    assert lines[-1] == "1 parked call(s)"
+
+
+def test_parked_with_nothing_parked(migrated):
+    result = run_cli("parked", "--config", str(ROOT / "fscontrol.example.toml"), env=db_env(migrated))
+    assert result.returncode == 0 and result.stdout.strip() == "no parked calls"
+
+
+def test_park_uuid_parks_a_live_call_through_the_running_controller(make_site, tmp_path):
+    site = make_site()
+    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
+    bob.auto_answer()
+    alice.dial("1002")
+    alice.wait_connected("1002")
+    config = (ROOT / "fscontrol.example.toml").read_text().replace(
+        "esl_port = 8021", f"esl_port = {site.switch.port}")
+    (tmp_path / "site.toml").write_text(config)
+    uuid = alice.channel.uuid
+    result = run_cli("park", uuid, "--config", str(tmp_path / "site.toml"), env={})
+    assert result.returncode == 0, result.stderr
+    orbit = until(lambda: (site.service.store.by_channel(uuid) or None) and
+                  site.service.store.by_channel(uuid).orbit)
+    alice.wait_hearing("music")
+    assert site.service.store.by_orbit(orbit).parker is None
+    missing = run_cli("park", "0f9d7eee-d38c-4e6d-8c4b-70a0a82768b7", "--config",
+                      str(tmp_path / "site.toml"), env={})
+    assert missing.returncode == 2 and "no channel" in missing.stderr
