@@ -74,10 +74,7 @@ def cmd_deploy(args) -> int:
 
 def cmd_simulate(args) -> int:
     from .sim.__main__ import main as sim_main
-    argv = ["--host", args.host, "--port", str(args.port)]
-    if args.dialplan:
-        argv += ["--dialplan", args.dialplan]
-    return sim_main(argv) or 0
+    return sim_main(args.args) or 0
 
 
 def cmd_parked(args) -> int:
@@ -199,11 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("number", metavar="NUMBER", help="the number to call")
     p.set_defaults(func=not_implemented("call"))
 
+    # The simulator parses its own options (python -m fscontrol.sim is the same program).
     p = sub.add_parser("simulate", help="run the simulated FreeSWITCH (for demos and labs)",
-                       description="Run the simulated FreeSWITCH event socket in the foreground.")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8021, help="port to listen on (default 8021)")
-    p.add_argument("--dialplan", metavar="DIR", help="rendered dialplan to execute")
+                       add_help=False, prefix_chars="\0")
+    p.add_argument("args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_simulate)
     return parser
 

@@ -27,15 +27,17 @@ def main(argv=None):
     from .switch import SimSwitch
 
     ap = argparse.ArgumentParser(prog="fscontrol simulate", description="Run a simulated FreeSWITCH event socket.")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=8021)
-    ap.add_argument("--password", default="ClueCon")
+    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    ap.add_argument("--port", type=int, default=8021, help="event socket port (default 8021)")
+    ap.add_argument("--password", default="ClueCon",
+                    help="event socket password (default ClueCon, as a stock FreeSWITCH)")
     ap.add_argument("--dialplan", help="directory or file of XML dialplan (or inline XML)")
     ap.add_argument("--context", default="default", help="context phones dial into")
-    ap.add_argument("--domain", default="fscontrol.test")
+    ap.add_argument("--domain", default="fscontrol.test", help="domain of user/N@domain endpoints")
     ap.add_argument("--register", action="append", default=[], metavar="USER",
                     help="register a virtual phone that auto-answers (repeatable)")
-    ap.add_argument("--heartbeat", type=float, default=20.0)
+    ap.add_argument("--heartbeat", type=float, default=20.0,
+                    help="seconds between HEARTBEAT events (default 20, as FreeSWITCH)")
     args = ap.parse_args(argv)
 
     sw = SimSwitch(password=args.password, host=args.host, port=args.port, context=args.context,
