@@ -19,24 +19,15 @@ import time
 import uuid as uuidlib
 
 import gevent
-import gevent.event
 
 from fscontrol.esl import CommandError, EslClient, EslError
 from fscontrol.esl.commands import dial_string
+from fscontrol.sim.apps import media_kind
+from fscontrol.sim.waits import Changes, PhoneWaits
 
 MEDIA_EVENTS = ("PLAYBACK_START", "PLAYBACK_STOP", "RECORD_START", "RECORD_STOP", "DTMF",
                 "conference::maintenance")
 MODE_VAR = "fscontrol_phone_mode_"
-
-
-def media_kind(path: str) -> str:
-    if path.startswith("local_stream://"):
-        return "music"
-    if path.startswith("tone_stream://"):
-        return "tone"
-    if path.startswith("silence_stream://"):
-        return "silence"
-    return "prompt"
 
 
 class Leg:
@@ -77,7 +68,7 @@ class _Client(EslClient):
         self._sink(event)
 
 
-class LiveSwitch:
+class LiveSwitch(Changes):
     """Phones on a switch at host:port. `context`: where users' calls enter (switch.context);
     `phones_context`: where the users' dial string sends the ringing handset."""
 
@@ -91,7 +82,7 @@ class LiveSwitch:
         self.legs = {}
         self.phones = {}
         self._dead = set()
-        self._changed = gevent.event.Event()
+        Changes.__init__(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, timeout=10.0):
@@ -135,20 +126,6 @@ class LiveSwitch:
             raise CommandError(reply[4:].strip(), "global_setvar", reply)
 
     # -- events ------------------------------------------------------------------------------
-    def notify(self):
-        ev, self._changed = self._changed, gevent.event.Event()
-        ev.set()
-
-    def wait_until(self, pred, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            ev = self._changed
-            if pred():
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            ev.wait(min(remaining, 0.05))
 
     def _leg(self, uuid, create=True):
         leg = self.legs.get(uuid)
@@ -263,7 +240,7 @@ class LiveSwitch:
             return nxt
 
 
-class LivePhone:
+class LivePhone(PhoneWaits):
     """Same surface as fscontrol.sim.Phone (see there for the meaning of each method)."""
 
     def __init__(self, switch, user, name=None):
@@ -444,23 +421,3 @@ class LivePhone:
         if not leg.answered:
             return None
         return "silence"
-
-    def wait_for(self, pred, timeout=5.0, what=None):
-        if not self.sw.wait_until(lambda: pred(self), timeout):
-            raise TimeoutError("phone %s: timed out after %.1fs waiting for %s (state=%s, hearing=%s, connected_to=%s)"
-                               % (self.user, timeout, what or getattr(pred, "__name__", "condition"),
-                                  self.state, self.hearing(), self.connected_to()))
-        return True
-
-    def wait_ringing(self, timeout=5.0):
-        return self.wait_for(lambda p: p.ringing_call() is not None, timeout, "ringing")
-
-    def wait_idle(self, timeout=5.0):
-        return self.wait_for(lambda p: p.state == "idle", timeout, "idle")
-
-    def wait_hearing(self, what, timeout=5.0):
-        return self.wait_for(lambda p: p.hearing() == what, timeout, "hearing %s" % what)
-
-    def wait_connected(self, to=None, timeout=5.0):
-        return self.wait_for(lambda p: p.connected_to() is not None and (to is None or p.connected_to() == to),
-                             timeout, "connected to %s" % (to or "anyone"))

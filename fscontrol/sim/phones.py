@@ -6,9 +6,10 @@ methods that wait take a timeout and wait for a condition."""
 from __future__ import annotations
 
 from .channels import Channel
+from .waits import PhoneWaits
 
 
-class Phone:
+class Phone(PhoneWaits):
     def __init__(self, switch, user, name=None):
         self.sw = switch
         self.user = user
@@ -167,24 +168,3 @@ class Phone:
         if ch.direction == "outbound" and not ch.is_answered:
             return None
         return "silence"
-
-    def wait_for(self, pred, timeout=5.0, what=None):
-        """Wait until pred(phone) is true; raise TimeoutError naming `what` otherwise."""
-        if not self.sw.wait_until(lambda: pred(self), timeout):
-            raise TimeoutError("phone %s: timed out after %.1fs waiting for %s (state=%s, hearing=%s, connected_to=%s)"
-                               % (self.user, timeout, what or getattr(pred, "__name__", "condition"),
-                                  self.state, self.hearing(), self.connected_to()))
-        return True
-
-    def wait_ringing(self, timeout=5.0):
-        return self.wait_for(lambda p: p.ringing_call() is not None, timeout, "ringing")
-
-    def wait_idle(self, timeout=5.0):
-        return self.wait_for(lambda p: p.state == "idle", timeout, "idle")
-
-    def wait_hearing(self, what, timeout=5.0):
-        return self.wait_for(lambda p: p.hearing() == what, timeout, "hearing %s" % what)
-
-    def wait_connected(self, to=None, timeout=5.0):
-        return self.wait_for(lambda p: p.connected_to() is not None and (to is None or p.connected_to() == to),
-                             timeout, "connected to %s" % (to or "anyone"))

@@ -7,7 +7,6 @@ import socket
 import time
 
 import gevent
-import gevent.event
 from gevent.server import StreamServer
 
 from .api import Api
@@ -16,10 +15,11 @@ from .dialplan import Dialplan
 from .events import Event, Identity
 from .phones import Phone
 from .server import CLOSE, Connection
+from .waits import Changes
 from . import wire
 
 
-class SimSwitch:
+class SimSwitch(Changes):
     def __init__(self, password="ClueCon", host="127.0.0.1", port=0, context="default",
                  domain="fscontrol.test", dialplan=None, heartbeat=20.0, file_duration=0.2,
                  hostname="sim"):
@@ -43,7 +43,7 @@ class SimSwitch:
         self._channels = {}
         self._connections = set()
         self._listeners = []
-        self._changed = gevent.event.Event()
+        Changes.__init__(self)
         self._session_ids = 0
         self.session_count = 0
         self.peak = 0
@@ -180,23 +180,6 @@ class SimSwitch:
         return re.sub(r"\$\{([^}]+)\}", sub, text)
 
     # -- events --------------------------------------------------------------------------------
-    def notify(self):
-        ev, self._changed = self._changed, gevent.event.Event()
-        ev.set()
-
-    def wait_changed(self, timeout):
-        self._changed.wait(timeout)
-
-    def wait_until(self, pred, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            ev = self._changed
-            if pred():
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            ev.wait(min(remaining, 0.05))
 
     def publish(self, ev):
         for conn in list(self._connections):
