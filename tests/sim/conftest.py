@@ -4,15 +4,10 @@ from gevent import monkey
 if not monkey.is_module_patched("socket"):
     monkey.patch_all()
 
-import os
-
 import pytest
 
 from fscontrol.sim import SimSwitch
-
-TRACES = os.path.join(os.path.dirname(__file__), "..", "fs_traces")
-TRACE_CONTEXT = os.path.join(TRACES, "trace-context.xml")
-CONFORMANCE = {}
+from sim_traces import CONFORMANCE, TRACE_CONTEXT
 
 
 @pytest.fixture

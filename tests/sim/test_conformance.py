@@ -9,7 +9,7 @@ import pytest
 from fscontrol.sim import SimSwitch
 from fscontrol.sim.replay import replay
 
-from conftest import CONFORMANCE, TRACE_CONTEXT, TRACES
+from sim_traces import CONFORMANCE, TRACE_CONTEXT, TRACES
 
 KNOWN_GAPS = {
     "s02_inbound_call_parked_moh_killed": "uuid_broadcast: the real switch fires a COMMAND event on the "
