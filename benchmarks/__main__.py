@@ -20,8 +20,8 @@ import greenswitch  # noqa: E402
 from . import blaster  # noqa: E402
 
 
-def raw_greenswitch(port: int, count: int) -> float:
-    """Seconds for greenswitch alone to read and dispatch `count` events to a no-op handler."""
+def counter(count: int):
+    """A no-op handler that counts events, and the Event set once `count` were seen."""
     seen = [0]
     done = gevent.event.Event()
 
@@ -30,6 +30,12 @@ def raw_greenswitch(port: int, count: int) -> float:
         if seen[0] >= count:
             done.set()
 
+    return handler, done, seen
+
+
+def raw_greenswitch(port: int, count: int) -> float:
+    """Seconds for greenswitch alone to read and dispatch `count` events to a no-op handler."""
+    handler, done, seen = counter(count)
     esl = greenswitch.InboundESL(host="127.0.0.1", port=port, password="ClueCon")
     esl.connect()
     esl.register_handle("*", handler)
@@ -48,14 +54,7 @@ def pipeline(port: int, count: int) -> float:
     """Seconds for fscontrol's EslClient to parse, type, register and dispatch `count` events."""
     from fscontrol.esl import EslClient
 
-    seen = [0]
-    done = gevent.event.Event()
-
-    def handler(event):
-        seen[0] += 1
-        if seen[0] >= count:
-            done.set()
-
+    handler, done, seen = counter(count)
     client = EslClient("127.0.0.1", port, "ClueCon", events=["ALL"])
     client.on("*", handler)
     start = time.perf_counter()
