@@ -8,7 +8,6 @@ import dataclasses
 from collections import defaultdict
 from pathlib import Path
 
-import gevent
 import pytest
 
 from fscontrol.config import load
@@ -18,21 +17,11 @@ from fscontrol.db import upgrade
 from fscontrol.esl import EslClient
 from fscontrol.park import ParkFeature
 from fscontrol.render import contract, render_files
+from fscontrol.render.render import in_context
 from fscontrol.sim import SimSwitch
+from waiting import until  # noqa: F401  (the park tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def until(condition, timeout=5.0, interval=0.01, message=None):
-    """Waits until `condition()` is truthy and returns its value; fails the test after `timeout` s."""
-    deadline = gevent.get_hub().loop.now() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if gevent.get_hub().loop.now() >= deadline:
-            pytest.fail(message or f"condition not met within {timeout}s: {condition}")
-        gevent.sleep(interval)
 
 
 def with_test_timing(config, orbits=None, **park):
@@ -46,12 +35,6 @@ def with_test_timing(config, orbits=None, **park):
 
 def park_range(name, start, end, **kw):
     return OrbitRange(name=name, kind="park", start=start, end=end, **kw)
-
-
-def as_context(fragment: str, context: str) -> str:
-    """The rendered fragment as FreeSWITCH's preprocessor places it inside the context."""
-    body = "\n".join(l for l in fragment.splitlines() if l.strip() not in ("<include>", "</include>"))
-    return f'<include>\n<context name="{context}">\n{body}\n</context>\n</include>\n'
 
 
 class Recorder:
@@ -83,7 +66,7 @@ class Site:
             # the dialplan does not depend on park timings; render it with valid ones
             valid = dataclasses.replace(config, park=dataclasses.replace(
                 config.park, timeout=90, ringback_timeout=30))
-            dialplan = as_context(render_files(valid)[contract.DIALPLAN_FILE], config.switch.context)
+            dialplan = in_context(render_files(valid)[contract.DIALPLAN_FILE], config.switch.context)
             switch = SimSwitch(port=0, context=config.switch.context, dialplan=dialplan,
                                heartbeat=0).start()
         self.switch = switch
