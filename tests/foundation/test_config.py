@@ -90,6 +90,13 @@ def test_total_orbits_capped_at_50000():
     ("allocation", "first", 'park.allocation: string \'first\' is not one of "random" or "lowest"'),
     ("music_on_hold", "yes", "park.music_on_hold: expected true or false, got string 'yes'"),
     ("timeout", True, "park.timeout: expected an integer, got boolean True"),
+    ("ringback_timeout", 4, "park.ringback_timeout: 4 is outside 5-300 seconds"),
+    ("dtmf_code", "#1", 'park.dtmf_code: "#1" must be * followed by one digit'),
+    ("prompt_empty_orbit", " ", "park.prompt_empty_orbit: must not be empty (a sound file or tone_stream://...)"),
+    ("say_language", "english", 'park.say_language: "english" is not a language code like "en"'),
+    ("presence_proto", "park proto", 'park.presence_proto: "park proto" must be a word like "park" or "sip"'),
+    ("presence_domain", "pbx/example", 'park.presence_domain: "pbx/example" is not a domain name'),
+    ("send_message", 1, "park.send_message: expected true or false, got integer 1"),
 ])
 def test_park_settings(key, value, expected):
     data = example()
@@ -158,3 +165,15 @@ def test_file_errors_name_the_file(tmp_path):
     unreadable.mkdir()
     with pytest.raises(ConfigError, match=r"cannot read config file"):
         load(unreadable)
+
+
+def test_music_classes_are_checked():
+    data = example()
+    data["music_classes"] = [dict(name="moh", directory="/srv/moh", rate=8000),
+                             dict(name="moh", directory="/srv/moh2", rate=11025),
+                             dict(name="bad name", directory="")]
+    lines = problems(data)
+    assert 'music_classes[1].name: "moh" is also music_classes[0]' in lines
+    assert any(line.startswith("music_classes[1].rate: 11025 is not one of 8000") for line in lines)
+    assert any(line.startswith('music_classes[2].name: "bad name" must be letters') for line in lines)
+    assert "music_classes[2].directory: must not be empty" in lines
