@@ -52,6 +52,14 @@ class Controller:
             log.warning("%s", e)
 
 
+def build(config: Config, database, esl) -> Controller:
+    """A Controller with every feature of this build attached (not started)."""
+    from .park import ParkFeature
+    controller = Controller(config, database, esl)
+    controller.features.append(ParkFeature())
+    return controller
+
+
 def make_client(config: Config, **overrides):
     """An EslClient for the configured switch (not started)."""
     from .esl import EslClient
@@ -67,10 +75,7 @@ def run(config: Config, stop: gevent.event.Event | None = None) -> int:
 
     stop = stop or gevent.event.Event()
     database = open_database(config)
-    from .park import ParkFeature
-    controller = Controller(config, database, make_client(config))
-    controller.features.append(ParkFeature())
-    controller.start()
+    controller = build(config, database, make_client(config)).start()
     handlers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGINT, signal.SIGTERM)]
     log.info("fscontrol running against ESL %s:%s", config.switch.esl_host, config.switch.esl_port)
     try:

@@ -44,7 +44,8 @@ def show_event(event) -> None:
 
 def main() -> int:
     from .config import load
-    from .controller import Controller, make_client
+    from .controller import build, make_client
+    from .park.view import table
     from .db import open_database
     from .errors import FscontrolError
     from .render import render_files
@@ -70,7 +71,8 @@ def main() -> int:
         config.switch, esl_port=switch.port, esl_password=type(config.switch.esl_password)("demo-password")))
     esl = make_client(site)
     esl.on("*", show_event)
-    controller = Controller(site, database, esl).start()
+    controller = build(site, database, esl).start()
+    park = controller.features[0].service
     try:
         if not esl.wait_connected(timeout=10):
             say(f"fscontrol demo: the controller could not connect: {esl.last_error}")
@@ -93,13 +95,33 @@ def main() -> int:
         alice.wait_idle(timeout=5)
         wait(lambda: len(esl.registry) == 0)
         say(f"    Alice's call ended: {alice.last_hangup_cause}")
-        say("6. Alice dials orbit 7005: the dialplan hands the call to the controller")
-        alice.dial("7005")
-        wait(lambda: any(ch.variables.get("fscontrol_action") == "retrieve" for ch in esl.registry))
-        say("Call Park (issue #5) is not in this build yet, so nothing takes the call: ending it.")
+        carol = switch.register("1003", "Carol")
+        say("6. Call Park: Alice calls Bob again; Bob presses *1 to park her")
+        bob.auto_answer()
+        alice.dial("1002")
+        bob.wait_connected(to="1001", timeout=5)
+        bob.send_dtmf("*1")
+        parked = wait(lambda: park.store.all())
+        orbit = parked[0].orbit
+        alice.wait_hearing("music", timeout=5)
+        bob.wait_idle(timeout=5)
+        say(f"    Alice is parked at orbit {orbit} and hears {alice.hearing()}; Bob's leg ended")
+        say("    fscontrol parked:")
+        for line in table(site, park.store.all()).splitlines():
+            say("      " + line)
+        say(f"7. Carol dials orbit {orbit} from her phone and retrieves the call")
+        carol.dial(orbit)
+        alice.wait_connected(to="1003", timeout=5)
+        wait(lambda: not park.store.all())
+        say(f"    Alice is connected to {alice.connected_to()}; orbit {orbit} is free again")
+        say(f"8. Bob dials orbit {orbit}, now empty: a prompt, then hung up (never parked there)")
+        bob.dial(orbit)
+        bob.wait_idle(timeout=10)
+        say(f"    Bob's call ended: {bob.last_hangup_cause}")
         alice.hangup()
-        alice.wait_idle(timeout=5)
+        carol.wait_idle(timeout=5)
         wait(lambda: len(esl.registry) == 0)
+        say("    call log: " + ", ".join(r["action"] for r in park.store.call_log(orbit)))
         say("demo done.")
         return 0
     finally:

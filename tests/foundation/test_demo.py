@@ -1,6 +1,7 @@
 """`make demo` runs its scenario end to end on embedded defaults (its own PostgreSQL, the simulator)."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,5 +20,8 @@ def test_demo_runs_the_scenario_on_embedded_defaults(tmp_path):
     assert "1 call ringing for 1002" in out
     assert "Alice is connected to 1002" in out
     assert "CHANNEL_PARK" in out and "fscontrol_action=retrieve" in out
+    assert re.search(r"Alice is parked at orbit 70\d\d and hears music; Bob's leg ended", out)
+    assert re.search(r"Alice is connected to 1003; orbit 70\d\d is free again", out)
+    assert "call log: park, retrieve, retrieve_empty" in out
     assert out.rstrip().endswith("demo done.")
     assert (tmp_path / ".fscontrol" / "pgdata" / "PG_VERSION").exists()
