@@ -39,6 +39,9 @@ _VAR_REJECT = re.compile(r"[,{}\[\]'\r\n\x00-\x1f\x7f]|\$\{")
 _VAR_QUOTE = re.compile(r"[ |^]")
 _ENDPOINT_REJECT = re.compile(r"[\s,{}\[\]|^'\"()\x00-\x1f\x7f]|\$\{")
 _TOKEN_REJECT = re.compile(r"[\s,{}\[\]|^'\"()\x00-\x1f\x7f]|\$\{")  # transfer targets, paths
+# uuid_broadcast splits its arguments on spaces only and switch_ivr_broadcast looks only for "::",
+# so tone_stream://%(250,250,480,620) passes whole; quotes and braces stay out to be safe.
+_BROADCAST_REJECT = re.compile(r"[\s{}\[\]'\"\x00-\x1f\x7f]|\$\{")
 _APP_ARG_REJECT = re.compile(r"[)'\r\n\x00-\x1f\x7f]|\$\{")
 _INLINE_ARG_REJECT = re.compile(r"[,'\r\n\x00-\x1f\x7f]|\$\{")
 
@@ -434,7 +437,7 @@ class CommandsMixin:
     def uuid_broadcast(self, uuid: str, path: str, leg: str = "aleg", timeout=None) -> JobResult:
         if leg not in ("aleg", "bleg", "both"):
             raise InvalidArgument("leg: must be 'aleg', 'bleg' or 'both'")
-        path = _check_reject("path", path, _TOKEN_REJECT, "not allowed in a broadcast path")
+        path = _check_reject("path", path, _BROADCAST_REJECT, "not allowed in a broadcast path")
         return self._checked_api(uuid_command("uuid_broadcast", uuid, path, leg), timeout)
 
     def uuid_break(self, uuid: str, all: bool = False, timeout=None) -> JobResult:

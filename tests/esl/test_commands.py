@@ -137,6 +137,17 @@ def test_uuid_helpers_match_traces():
     ]
 
 
+def test_broadcast_takes_a_tone_stream_with_commas_but_no_space():
+    """uuid_broadcast splits on spaces only, so a tone_stream's commas are fine there (unlike an
+    inline dialplan, s07); a space would shift the leg argument and is refused."""
+    r = Recorder()
+    u = "4dd0469c-954f-4986-bfd1-66ce8df778d9"
+    r.uuid_broadcast(u, "tone_stream://%(250,250,480,620);loops=3")
+    assert r.sent == [f"api uuid_broadcast {u} tone_stream://%(250,250,480,620);loops=3 aleg"]
+    with pytest.raises(InvalidArgument, match="path: contains"):
+        r.uuid_broadcast(u, "/sounds/a b.wav")
+
+
 def test_inline_dialplan_rejects_the_s07_comma():
     with pytest.raises(InvalidArgument) as err:
         inline_dialplan([("playback", "tone_stream://%(200,0,500)"), "park"])
