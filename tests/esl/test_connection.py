@@ -40,7 +40,7 @@ def test_wrong_password_recorded_trace_raises_clear_error(make_client, caplog):
         t0 = time.monotonic()
         with pytest.raises(AuthenticationError) as err:
             c.connect(timeout=3)
-        assert time.monotonic() - t0 < 1.0
+        assert time.monotonic() - t0 < 2.5  # answered by the switch, not the 3 s connect timeout
         assert str(err.value) == f"ESL at 127.0.0.1:{sw.port} rejected the password"
         assert "wrong-password" not in caplog.text
         # no retry loop after a rejected password
@@ -65,7 +65,7 @@ def test_connect_timeout_when_no_auth_request(make_client, caplog):
         t0 = time.monotonic()
         with pytest.raises(ConnectionLost) as err:
             c.connect(timeout=0.5)
-        assert time.monotonic() - t0 < 1.5
+        assert time.monotonic() - t0 < 3  # a hang guard; the message below names the cause
         assert "auth/request" in str(err.value)
         until(lambda: "connect attempt" in caplog.text)
         line = [r for r in caplog.records if "connect attempt" in r.getMessage()][0].getMessage()
@@ -79,8 +79,8 @@ def test_command_timeout_is_an_error_not_a_hang(fake_switch, client):
     t0 = time.monotonic()
     with pytest.raises(CommandTimeout) as err:
         client.api("status", timeout=0.2)
-    assert time.monotonic() - t0 < 1.0
-    assert "api status" in str(err.value)
+    assert time.monotonic() - t0 < 3  # a hang guard; the message proves the 0.2 s governed
+    assert "api status" in str(err.value) and "within 0.2s" in str(err.value)
     # a late reply is consumed by the timed-out command, not given to the next one
     fake_switch.mute = False
     fake_switch.api_replies["status"] = "UP\n"
@@ -104,8 +104,8 @@ def test_disconnect_mid_command_fails_pending_at_once(fake_switch, client):
     until(lambda: len(fake_switch.commands) >= 6)
     t0 = time.monotonic()
     fake_switch.drop()
-    gevent.joinall(greenlets, timeout=2)
-    assert time.monotonic() - t0 < 0.5
+    gevent.joinall(greenlets, timeout=4)
+    assert time.monotonic() - t0 < 2.5  # failed by the loss, not by their 5 s timeout
     assert len(results) == 3 and all(isinstance(e, ConnectionLost) for e in results)
 
 

@@ -1,6 +1,5 @@
 """EslClient against the simulated FreeSWITCH (fscontrol.sim): calls, pickup index, faults."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -104,10 +103,9 @@ def test_reconnect_and_reconcile_after_drop(switch, esl):
 
 def test_slow_replies_time_out(switch, esl):
     switch.delay_replies(1.0)
-    t0 = time.monotonic()
-    with pytest.raises(CommandTimeout):
+    with pytest.raises(CommandTimeout) as err:  # the reply would come after 1 s
         esl.api("status", timeout=0.2)
-    assert time.monotonic() - t0 < 0.8
+    assert "within 0.2s" in str(err.value)
     switch.delay_replies(0)
 
 
