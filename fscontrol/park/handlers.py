@@ -41,13 +41,16 @@ class ParkHandlers:
 
     def on_channel_park(self, event) -> None:
         action = event.var(contract.VAR_ACTION)
-        if action == contract.ACTION_PARK:
+        # Channel variables outlive the extension that set them: a call that once dialled the
+        # park code or an orbit keeps `fscontrol_action` through later bridges, transfers and
+        # parks. It is ours only while the channel is still at the number that set it.
+        if action == contract.ACTION_PARK and event.destination_number == self.service.park_config.code:
             # registered before the greenlet runs, so a hangup right after is seen as an abandon
             self.service.parked.add(event.uuid)
             self.service.spawn(self.service.park_code, event.uuid, referring_user(event))
         elif action == contract.ACTION_RETRIEVE:
             orbit = event.var(contract.VAR_ORBIT)
-            if orbit:
+            if orbit and event.destination_number == orbit:
                 self.service.spawn(self.service.retrieve, event.uuid, orbit)
 
     def on_park_dtmf(self, event) -> None:

@@ -67,6 +67,11 @@ class ParkService:
         self._greenlets: set[gevent.Greenlet] = set()
 
     # -- plumbing --------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """True while work handed to a greenlet by `spawn` is still running (timers excluded)."""
+        return bool(self._greenlets)
+
     def spawn(self, fn, *args, **kwargs) -> gevent.Greenlet:
         def run():
             try:

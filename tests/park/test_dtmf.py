@@ -59,3 +59,25 @@ def test_dtmf_park_with_every_orbit_taken_keeps_the_call_with_the_parker(make_si
     until(lambda: alice.hearing() == "voice")
     assert alice.connected_to() == "1002" and bob.connected_to() == "1001"
     assert site.log_actions()[-1] == "park_refused"
+
+
+def test_a_call_that_once_dialled_the_park_code_is_parked_once_when_parked_again_by_dtmf(make_site):
+    """Channel variables outlive their extension: Alice's leg keeps fscontrol_action=park from
+    her *70 through the fallback bridge; the DTMF park must not read it as a second park."""
+    site = make_site(timeout=1, fallback="1003")
+    alice, carol = site.switch.register("1001", "Alice"), site.switch.register("1003", "Carol")
+    carol.auto_answer()
+    alice.dial("*70")
+    first = site.orbit_of(alice)
+    alice.wait_connected("1003", timeout=5)  # no parker: the timeout sends her to the fallback
+    uuid = alice.channel.uuid
+    carol.send_dtmf("*1")
+    second = until(lambda: (c := site.service.store.by_channel(uuid)) and c.orbit)
+    alice.wait_hearing("music")
+    carol.wait_idle(5)
+    until(lambda: site.rec.played[uuid].count(site.config.park.music) >= 2)
+    # the DTMF park held her only after her CHANNEL_PARK was dispatched, so a stale park started
+    # by that event is already in flight: once the service is idle, it would have shown
+    until(lambda: not site.service.busy)
+    assert site.rec.played[uuid].count(site.config.park.music) == 2, site.rec.played[uuid]
+    assert site.log_actions(second) == ["park"] and site.log_actions(first) == ["park", "fallback"]
