@@ -11,7 +11,11 @@ rings, rejects or answers late after the global variable `fscontrol_phone_mode_E
 with `global_setvar`; channels read globals when they lack the variable). Pressing keys is
 `uuid_recv_dtmf` on the switch-side leg, answering a ringing phone `uuid_answer`, hanging up
 `uuid_kill`. What the user hears and whom they talk to is worked out from events: bridges,
-loopback pairs, PLAYBACK/RECORD start and stop, conference membership."""
+loopback pairs, PLAYBACK/RECORD start and stop, conference membership. A ringing phone shows the
+caller id the switch rings it with (the loopback -b leg's caller profile is cloned from the -a
+leg's, so `origination_caller_id_name` reaches it). Media is also kept as a history per call
+(`heard()`), because a spoken number is one PLAYBACK_START/STOP per digit file and a short prompt
+may be over before a test looks: "heard the orbit announced, then was hung up" is a history."""
 
 from __future__ import annotations
 
@@ -47,6 +51,9 @@ class Leg:
         self.playing = None      # (kind, detail) of what the switch plays to it
         self.phone = None        # the LivePhone whose handset this is
         self.seen = False        # any event seen (False for a leg we are still originating)
+        self.cid_name = None     # caller id shown on this leg (a ringing handset: who calls)
+        self.cid_number = None
+        self.heard = []          # media kinds played to this handset or its switch side, in order
 
     @property
     def is_answered(self):
@@ -156,6 +163,8 @@ class LiveSwitch(Changes):
         leg.direction = ev.direction or leg.direction
         leg.context = h.get("Caller-Context", leg.context)
         leg.dest = ev.destination_number or leg.dest
+        leg.cid_name = h.get("Caller-Caller-ID-Name", leg.cid_name)
+        leg.cid_number = h.get("Caller-Caller-ID-Number", leg.cid_number)
         peer = ev.variables.get("other_loopback_leg_uuid")
         if peer and peer != uuid:
             leg.peer = peer
@@ -183,10 +192,12 @@ class LiveSwitch(Changes):
         elif name == "PLAYBACK_START":
             path = h.get("Playback-File-Path", "")
             leg.playing = (media_kind(path), path)
+            self._heard(leg)
         elif name == "PLAYBACK_STOP":
             leg.playing = None
         elif name == "RECORD_START":
             leg.playing = ("recording", h.get("Record-File-Path", ""))
+            self._heard(leg)
         elif name == "RECORD_STOP":
             leg.playing = None
         elif name == "CUSTOM" and ev.subclass == "conference::maintenance":
@@ -207,6 +218,12 @@ class LiveSwitch(Changes):
             if leg.phone is not None:
                 leg.phone._gone(leg)
         self.notify()
+
+    def _heard(self, leg):
+        """Media started on a handset or on its switch side: the handset's user hears it."""
+        for handset in (leg, self.legs.get(leg.peer) if leg.peer else None):
+            if handset is not None and handset.phone is not None:
+                handset.heard.append(leg.playing[0])
 
     def _claim_called_handset(self, leg):
         """A loopback -b leg entering the phones context at EXT is EXT's handset ringing."""
@@ -321,7 +338,7 @@ class LivePhone(PhoneWaits):
         dial = dial_string("loopback/%s/%s" % (number, self.sw.context), vars_)
         job = self.sw.esl.bgapi_job("originate %s &park()" % dial, timeout=120)
 
-        def failed(_result):
+        def failed():
             try:
                 job.get(0)
             except CommandError as e:   # no channel ever reported: gone with the job's cause
@@ -331,7 +348,9 @@ class LivePhone(PhoneWaits):
                     self._gone(leg)
             except EslError:
                 pass
-        job.rawlink(failed)
+        # a link callback runs in the hub, where get() may not block (gevent makes a waiter
+        # queue behind the links being notified): look at the outcome from a greenlet
+        job.rawlink(lambda _result: gevent.spawn(failed))
         self.sw.notify()
         return leg
 
@@ -375,6 +394,17 @@ class LivePhone(PhoneWaits):
         self.sw.api("uuid_kill %s %s" % (leg.uuid, cause))
 
     # -- what the user experiences --------------------------------------------------------------
+    def heard(self):
+        """What the user heard played (music, prompt, tone, recording, ...) during the latest
+        call, current or ended, in order, repeats folded: e.g. ["prompt"] for a spoken orbit."""
+        if not self.calls:
+            return []
+        out = []
+        for kind in self.calls[-1].heard:
+            if not out or out[-1] != kind:
+                out.append(kind)
+        return out
+
     @property
     def state(self):
         leg = self.channel

@@ -1,5 +1,8 @@
 """Writes the small WAV files the live test switch plays (no FreeSWITCH sound pack is assumed):
-hold music for the `moh` local_stream class and the one prompt every voicemail phrase plays.
+hold music for the `moh` local_stream class, the one prompt every voicemail phrase plays, and the
+digits mod_say_en plays when the controller says a parked call's orbit (`say en number iterated
+7001` plays digits/7.wav, digits/0.wav, ... under the language's sound-prefix; a missing file
+ends the say at once, with no PLAYBACK_START a test could observe).
 8 kHz, 16-bit mono, well under a second each. Output is committed; re-run after changing this:
 
     python tests/live/make_media.py
@@ -37,6 +40,8 @@ FILES = {
     "music/fscontrol-moh.wav": tones((523, 150), (659, 150), (784, 150), (0, 150)),
     # one neutral double beep standing in for every spoken prompt
     "fscontrol/prompt.wav": tones((880, 120), (0, 60), (880, 120)),
+    # one short beep per digit (pitch rising with the digit), for `say ... number iterated`
+    **{f"digits/{d}.wav": tones((400 + 60 * d, 150), (0, 50)) for d in range(10)},
 }
 
 

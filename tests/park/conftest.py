@@ -19,18 +19,10 @@ from fscontrol.park import ParkFeature
 from fscontrol.render import contract, render_files
 from fscontrol.render.render import in_context
 from fscontrol.sim import SimSwitch
+from parkrig import with_test_timing  # noqa: F401  (shared with tests/scenarios)
 from waiting import until  # noqa: F401  (the park tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def with_test_timing(config, orbits=None, **park):
-    """TEST ONLY: a config with park timings below Lync's 10 s minimum, which `load()` refuses;
-    built with dataclasses.replace so the validation itself stays as strict as it is."""
-    new = dataclasses.replace(config, park=dataclasses.replace(config.park, **park))
-    if orbits is not None:
-        new = dataclasses.replace(new, orbits=tuple(orbits) + new.ranges("pickup"))
-    return new
 
 
 def park_range(name, start, end, **kw):

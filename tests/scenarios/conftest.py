@@ -1,3 +1,27 @@
-"""Scenarios run on the backend the `backend` fixture picks (tests/backends.py)."""
+"""Scenarios run on the backend the `backend` fixture picks (tests/backends.py); Call Park
+scenarios also get a controller with ParkFeature against that backend's switch."""
+
+import pytest
 
 from backends import backend  # noqa: F401
+from parkrig import ParkController, migrate, with_test_timing
+
+
+@pytest.fixture
+def park_controller(backend, database):  # noqa: F811
+    """`park_controller(**timing)`: the controller with ParkFeature started against `backend`'s
+    switch (`backend.config`, i.e. tests/live/fscontrol.toml, with `timing` replacing [park] keys,
+    e.g. timeout=1 — below Lync's minimum, test only) on a fresh database schema. Stopped after
+    the test; `crash()` kills it like kill -9 and `start()` brings it back on the same schema."""
+    migrate(database)
+    started = []
+
+    def start(**timing):
+        config = with_test_timing(backend.config, **timing) if timing else backend.config
+        ctl = ParkController(config, database)
+        started.append(ctl)
+        return ctl.start()
+
+    yield start
+    for ctl in started:
+        ctl.stop()

@@ -2,8 +2,6 @@
 Assertions are on what the users experience: ringing, whom they talk to, what they hear, how
 their call ended."""
 
-import pytest
-
 
 def test_answered_call_connects_both_users(backend):
     alice, bob = backend.phones("1001", "1002")
@@ -130,8 +128,10 @@ def test_dialled_orbit_parks_the_caller_for_the_controller(backend):
     assert alice.hearing() == "silence" and alice.connected_to() is None
 
 
-@pytest.mark.xfail(reason="Call Park lands in issue #5: nothing plays hold music yet", strict=False)
-def test_park_code_caller_hears_music(backend):
+def test_park_code_caller_hears_music(backend, park_controller):
+    """With the controller running (Call Park), the park code parks the caller on hold music;
+    tests/scenarios/test_park.py has the rest of Call Park."""
+    park_controller()
     alice = backend.phone("1001")
     alice.dial("*70")
     alice.wait_hearing("music", timeout=3)

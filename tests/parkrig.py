@@ -1,0 +1,93 @@
+"""A Call Park controller for tests: the controller with `ParkFeature` on a switch and a database
+schema, with test timings, that can be stopped cleanly, killed abruptly (kill -9: no cleanup) and
+started again on the same schema; and the operator's view of what is parked (`fscontrol parked`'s
+source), which is how scenarios learn the orbit a call got.
+
+A module of its own (not a conftest) so tests/park and tests/scenarios share it: several
+conftest.py exist and `from conftest import ...` would pick whichever was imported last."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from fscontrol.controller import Controller, make_client
+from fscontrol.db import upgrade
+from fscontrol.park import ParkFeature
+from fscontrol.park.store import ParkStore
+from waiting import until
+
+
+def with_test_timing(config, orbits=None, **park):
+    """TEST ONLY: a config with park timings below Lync's 10 s minimum, which `load()` refuses;
+    built with dataclasses.replace so the validation itself stays as strict as it is."""
+    new = dataclasses.replace(config, park=dataclasses.replace(config.park, **park))
+    if orbits is not None:
+        new = dataclasses.replace(new, orbits=tuple(orbits) + new.ranges("pickup"))
+    return new
+
+
+def migrate(database):
+    with database.connection() as conn:
+        upgrade(conn)
+    return database
+
+
+class ParkController:
+    """`fscontrol run` with Call Park, in-process, against `config.switch` and `database`."""
+
+    def __init__(self, config, database, controller_id="ctl-scenario"):
+        self.config = config
+        self.database = database
+        self.controller_id = controller_id
+        self.controller = None
+        self.feature = None
+        self.view = ParkStore(database)   # the operator's view, independent of the controller
+
+    def start(self, timeout=5.0):
+        esl = make_client(self.config, connect_timeout=2, command_timeout=5,
+                          heartbeat_interval=None, backoff=(0.02, 0.2))
+        self.controller = Controller(self.config, self.database, esl)
+        self.feature = ParkFeature(controller_id=self.controller_id)
+        self.controller.features.append(self.feature)
+        self.controller.start()
+        if not esl.wait_connected(timeout):
+            raise TimeoutError("the park controller did not connect to %s:%s"
+                               % (self.config.switch.esl_host, self.config.switch.esl_port))
+        return self
+
+    @property
+    def running(self):
+        return self.controller is not None
+
+    def stop(self):
+        if self.controller is not None:
+            controller, self.controller = self.controller, None
+            controller.stop()
+
+    def crash(self):
+        """The controller dies like kill -9: its greenlets and its socket vanish, nothing is
+        cleaned up, said to the switch or written. The switch and the database keep going."""
+        if self.controller is None:
+            return
+        esl, self.controller = self.controller.esl, None
+        self.feature.stop()             # its timers and flows die with the process
+        conn = esl._conn
+        esl._stop_event.set()           # no reconnect: the process is gone
+        if esl._supervisor is not None:
+            esl._supervisor.kill(block=False)
+        if conn is not None:
+            conn.close("killed")
+        esl.dispatcher.stop()
+
+    # -- the operator's view (`fscontrol parked`) ------------------------------------------------
+    def parked(self):
+        return self.view.all()
+
+    def call_at(self, orbit):
+        return self.view.by_orbit(orbit)
+
+    def orbit_of(self, user, timeout=5.0):
+        """The orbit where `user`'s call is parked, as `fscontrol parked` lists it (waits)."""
+        def find():
+            return next((c.orbit for c in self.parked() if c.caller_number == user), None)
+        return until(find, timeout, message=f"no call of {user} in `fscontrol parked`")
