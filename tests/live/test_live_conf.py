@@ -91,7 +91,10 @@ def test_hold_music_is_in_the_repository(root):
 
 
 def test_every_phrase_plays_a_file_in_the_repository(root):
-    lang = fsxml.section(root, "phrases").find("macros/language")
+    # FreeSWITCH 1.10 finds a language in the "languages" section and its macros under
+    # <language><phrases><macros> (switch_xml_locate_language)
+    lang = fsxml.section(root, "languages").find("language")
+    assert lang is not None and lang.find("phrases/macros/macro") is not None
     prefix = Path(lang.get("sound-prefix"))
     names = set()
     for macro in lang.iter("macro"):
@@ -142,7 +145,7 @@ def test_everything_call_park_plays_is_on_the_switch(root, config):
     for key in ("prompt_no_orbit", "prompt_empty_orbit", "prompt_error", "prompt_disconnect"):
         prompt = getattr(config.park, key)
         assert prompt.startswith("tone_stream://") or Path(prompt).is_file(), (key, prompt)
-    lang = next(x for x in fsxml.section(root, "phrases").iter("language")
+    lang = next(x for x in fsxml.section(root, "languages").iter("language")
                 if x.get("name") == config.park.say_language)
     assert "mod_say_" + lang.get("say-module") in MODULES
     for digit in range(10):
