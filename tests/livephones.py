@@ -30,7 +30,7 @@ from fscontrol.sim.apps import media_kind
 from fscontrol.sim.waits import Changes, PhoneWaits
 
 MEDIA_EVENTS = ("PLAYBACK_START", "PLAYBACK_STOP", "RECORD_START", "RECORD_STOP", "DTMF",
-                "conference::maintenance")
+                "PRESENCE_IN", "conference::maintenance")
 MODE_VAR = "fscontrol_phone_mode_"
 
 
@@ -89,6 +89,7 @@ class LiveSwitch(Changes):
         self.legs = {}
         self.phones = {}
         self._dead = set()
+        self.lamps = {}          # (proto, login) -> "busy" | "idle": what a BLF key would show
         Changes.__init__(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -140,8 +141,21 @@ class LiveSwitch(Changes):
             leg = self.legs[uuid] = Leg(uuid)
         return leg
 
+    def blf(self, login, proto="park"):
+        """What a BLF key watching `login` (e.g. an orbit, "park+7001" on a SIP phone) shows:
+        "busy", "idle", or None before any PRESENCE_IN for it. Read from the PRESENCE_IN events
+        the switch passes to its presence subscribers (mod_sofia turns them into NOTIFYs)."""
+        return self.lamps.get((proto, login))
+
     def _on_event(self, ev):
         name, uuid = ev.name, ev.uuid
+        if name == "PRESENCE_IN":
+            h = ev.headers
+            if h.get("login"):
+                self.lamps[(h.get("proto"), h.get("login"))] = (
+                    "busy" if h.get("answer-state") in ("confirmed", "early") else "idle")
+                self.notify()
+            return
         if not uuid:
             return
         if name == "CHANNEL_UUID":

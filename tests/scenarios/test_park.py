@@ -1,7 +1,7 @@
 """Call Park scenarios, written once and run on the simulated and the real switch with the
 controller (ParkFeature) attached. Assertions are on what the users experience: what they hear
 (hold music, a prompt, the orbit spoken), whom they talk to, how their call ends, whose phone
-rings and with which caller id. The orbit a call got is read where an operator reads it: the
+rings and with which caller id, what a BLF key watching the orbit shows. The orbit a call got is read where an operator reads it: the
 parked-calls view of `fscontrol parked`."""
 
 from fscontrol.sim.apps import media_kind
@@ -33,12 +33,14 @@ def test_park_code_music_and_any_user_retrieves(backend, park_controller):
     orbit = _park_by_code(ctl, alice)
     assert ctl.config.ranges("park")[0].numbers.contains(orbit)
     assert alice.state == "talking" and alice.connected_to() is None
+    until(lambda: backend.switch.blf(orbit) == "busy", message=f"BLF of {orbit} not busy")
 
     carol.dial(orbit)
     carol.wait_connected(to="1001")
     alice.wait_connected(to="1003")
     assert alice.hearing() == carol.hearing() == "voice"
     until(lambda: ctl.call_at(orbit) is None, message=f"orbit {orbit} still taken")
+    until(lambda: backend.switch.blf(orbit) == "idle", message=f"BLF of {orbit} not idle")
     carol.hangup()
     alice.wait_idle()
     assert alice.last_hangup_cause == "NORMAL_CLEARING"
