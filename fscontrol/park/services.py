@@ -208,6 +208,8 @@ class ParkService:
             self.store.log_event("park_refused", uuid, reason=str(e), parker=parker)
             # the call is not dropped: it hears the prompt and stays (parked) on the line
             self._play(uuid, self.park_config.prompt_no_orbit)
+            if parker:
+                self._return_to_parker(uuid, parker, name or number)
             return None
         except ParkStoreUnavailable as e:
             log.error("park: %s (%s) not parked, database unavailable: %s", number or uuid, uuid, e)
@@ -215,6 +217,33 @@ class ParkService:
             return None
         self._announce_by_message(call)
         return call
+
+    def _return_to_parker(self, uuid: str, parker: str, caller: str) -> None:
+        """No orbit for a call its parker already transferred away: ring the parker so the call
+        stays with them (in Lync a refused park leaves the call with the parker). Unanswered:
+        the park fallback, else the disconnect prompt."""
+        rb = new_uuid()
+        try:
+            o = self.esl.originate(self.user_dial(parker),
+                                   {"origination_caller_id_name": safe_name(f"Not parked: {caller}"),
+                                    "originate_timeout": int(self.park_config.ringback_timeout)},
+                                   app="park", uuid=rb)
+            o.wait_answer(self.park_config.ringback_timeout + 5)
+            self.esl.uuid_bridge(rb, uuid)
+        except (EslError, ChannelGone) as e:
+            log.warning("park: returning %s to %s failed: %s", uuid, parker, e)
+            self._kill(rb)
+            self.store.log_event("return_failed", uuid, rb, parker=parker, reason=str(e))
+            target = self.park_config.fallback
+            try:
+                if target:
+                    self._transfer_to_fallback(uuid, target)
+                else:
+                    self._disconnect(uuid)
+            except EslError as e2:
+                log.error("park: fallback of unparked %s failed: %s", uuid, e2)
+            return
+        self.store.log_event("returned_to_parker", uuid, rb, parker=parker)
 
     def park_dtmf(self, presser: str) -> ParkedCall | None:
         """The presser pressed park.dtmf_code in a bridged call: park its peer, tell the presser

@@ -117,3 +117,39 @@ def test_full_range_the_caller_hears_the_prompt_and_stays(make_site, base_config
     until(lambda: bob.hearing() == "silence")
     assert bob.state == "talking"  # not dropped
     assert site.log_actions() == ["park", "park_refused"]
+
+
+def test_full_range_a_transferred_call_goes_back_to_the_parker(make_site, base_config):
+    """Bob transferred Alice to *70 but no orbit is free: she hears the prompt and Bob's phone
+    rings with her name, so the call stays with him."""
+    config = with_test_timing(base_config, orbits=[park_range("tiny", "7000", "7000")])
+    site = make_site(config)
+    carol, alice, bob = (site.switch.register(u, n) for u, n in
+                         (("1003", "Carol"), ("1001", "Alice"), ("1002", "Bob")))
+    carol.dial("*70")
+    site.orbit_of(carol)
+    bob.ring_forever()
+    call = alice.dial("*70", variables={"referred_by_user": "1002"})
+    bob.wait_ringing(5)
+    assert bob.channel.cid_name == "Not parked: Alice"
+    assert site.rec.played[call.uuid] == [site.config.park.prompt_no_orbit]
+    bob.answer()
+    alice.wait_connected("1002")
+    until(lambda: site.log_actions()[-2:] == ["park_refused", "returned_to_parker"])
+
+
+def test_full_range_parker_does_not_answer_the_call_goes_to_the_fallback(make_site, base_config):
+    config = with_test_timing(base_config, orbits=[park_range("tiny", "7000", "7000")],
+                              ringback_timeout=1, fallback="1003")
+    site = make_site(config)
+    alice, bob, carol = (site.switch.register(u, n) for u, n in
+                         (("1001", "Alice"), ("1002", "Bob"), ("1003", "Carol")))
+    occupant = site.switch.register("1009", "Zed")
+    occupant.dial("*70")
+    site.orbit_of(occupant)
+    bob.ring_forever()
+    carol.auto_answer()
+    alice.dial("*70", variables={"referred_by_user": "1002"})
+    bob.wait_ringing(5)
+    alice.wait_connected("1003", timeout=10)
+    until(lambda: site.log_actions()[-2:] == ["park_refused", "return_failed"])
