@@ -122,7 +122,7 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if kwargs.get("prog", "").startswith("fscontrol "):
+        if kwargs.get("prog", "").startswith("fscontrol ") and "-" in self.prefix_chars:
             self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                               help="show tracebacks and debug logs")
 
