@@ -92,7 +92,8 @@ class _Builder:
             hint = str
         # bool is a subclass of int in Python; TOML keeps them apart and so do we.
         if type(raw) is not hint:
-            self.problem(path, f"expected {_TYPE_NAMES.get(hint, hint.__name__)}, got {_describe(raw)}")
+            got = type(raw).__name__ if wrap else _describe(raw)  # never echo a secret's value
+            self.problem(path, f"expected {_TYPE_NAMES.get(hint, hint.__name__)}, got {got}")
             return _BAD
         if isinstance(raw, str) and any(c in raw for c in "\r\n\x00"):
             self.problem(path, "contains a line break or NUL")

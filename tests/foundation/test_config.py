@@ -148,6 +148,14 @@ def test_secrets_come_from_the_environment_and_never_show():
     assert Secret("x") == Secret("x") and not Secret("")
 
 
+def test_a_secret_of_the_wrong_type_is_not_echoed():
+    data = example()
+    data["switch"]["esl_password"] = 918273645
+    lines = problems(data)
+    assert "switch.esl_password: expected a string, got int" in lines
+    assert not any("918273645" in line for line in lines)
+
+
 def test_line_breaks_in_strings_are_refused():
     data = example()
     data["users"][0]["name"] = "Alice\napi originate"
