@@ -10,13 +10,9 @@ class FscontrolError(Exception):
     exit_code = 2
 
 
-class ConfigError(FscontrolError):
-    """The site configuration is missing, unreadable, malformed or invalid.
-
-    `problems` holds every `(key path, message)` found, so `fscontrol check` can print them all.
-    """
-
-    id = "invalid-config"
+class ProblemsError(FscontrolError):
+    """An error that found several problems: `problems` holds every `(key path, message)` pair
+    (so `fscontrol check` can print them all); `str()` summarises the first three."""
 
     def __init__(self, problems: list[tuple[str, str]], source: str = ""):
         self.problems = list(problems)
@@ -30,20 +26,17 @@ class ConfigError(FscontrolError):
         return [f"{p}: {m}" if p else m for p, m in self.problems]
 
 
-class RenderError(FscontrolError):
+class ConfigError(ProblemsError):
+    """The site configuration is missing, unreadable, malformed or invalid."""
+
+    id = "invalid-config"
+
+
+class RenderError(ProblemsError):
     """The rendered dialplan or switch configuration failed validation, or a config value cannot be
-    rendered safely. `problems` holds `(key path or file/extension, message)` pairs."""
+    rendered safely; a problem's path is a key path or a file/extension."""
 
     id = "invalid-render"
-
-    def __init__(self, problems: list[tuple[str, str]]):
-        self.problems = list(problems)
-        first = "; ".join(f"{p}: {m}" if p else m for p, m in self.problems[:3])
-        more = f" (+{len(self.problems) - 3} more)" if len(self.problems) > 3 else ""
-        super().__init__(f"{first}{more}")
-
-    def lines(self) -> list[str]:
-        return [f"{p}: {m}" if p else m for p, m in self.problems]
 
 
 class DeployError(FscontrolError):

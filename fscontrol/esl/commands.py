@@ -37,8 +37,8 @@ _HEADER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,127}\Z")
 # rejected inside {} values: they end the block or split variables whatever the quoting
 _VAR_REJECT = re.compile(r"[,{}\[\]'\r\n\x00-\x1f\x7f]|\$\{")
 _VAR_QUOTE = re.compile(r"[ |^]")
-_ENDPOINT_REJECT = re.compile(r"[\s,{}\[\]|^'\"()\x00-\x1f\x7f]|\$\{")
-_TOKEN_REJECT = re.compile(r"[\s,{}\[\]|^'\"()\x00-\x1f\x7f]|\$\{")  # transfer targets, paths
+# endpoints, transfer targets and other bare words of a command line
+_TOKEN_REJECT = re.compile(r"[\s,{}\[\]|^'\"()\x00-\x1f\x7f]|\$\{")
 # uuid_broadcast splits its arguments on spaces only and switch_ivr_broadcast looks only for "::",
 # so tone_stream://%(250,250,480,620) passes whole; quotes and braces stay out to be safe.
 _BROADCAST_REJECT = re.compile(r"[\s{}\[\]'\"\x00-\x1f\x7f]|\$\{")
@@ -123,7 +123,7 @@ def channel_vars(variables: Optional[Mapping[str, object]]) -> str:
 
 
 def check_endpoint(field: str, endpoint) -> str:
-    return _check_reject(field, endpoint, _ENDPOINT_REJECT, "not allowed in an endpoint")
+    return _check_reject(field, endpoint, _TOKEN_REJECT, "not allowed in an endpoint")
 
 
 def dial_string(endpoint: Union[str, Sequence[str]], variables: Optional[Mapping[str, object]] = None,
