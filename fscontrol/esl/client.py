@@ -350,10 +350,6 @@ class EslClient(CommandsMixin):
         check_line("command", command)
         return self._require().send("api " + command, timeout=timeout)
 
-    def api_checked(self, command: str, timeout: Optional[float] = None) -> JobResult:
-        """``api`` that raises CommandError on ``-ERR``."""
-        return self._checked_api(command, timeout)
-
     def bgapi_job(self, command: str, timeout: Optional[float] = None,
                   job_uuid: Optional[str] = None) -> Job:
         """Send ``bgapi`` with a client-chosen Job-UUID (waiter registered first); returns a

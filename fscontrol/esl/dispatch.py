@@ -162,9 +162,6 @@ class Dispatcher:
         else:
             self._handlers.pop(key, None)
 
-    def keys(self):
-        return set(self._handlers)
-
     def wait_for(self, uuid: str, match: Match, timeout: Optional[float] = None) -> Waiter:
         waiter = Waiter(self, uuid, match, timeout)
         self._waiters.setdefault(uuid, []).append(waiter)

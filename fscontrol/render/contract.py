@@ -39,8 +39,6 @@ ACTION_RETRIEVE = "retrieve"
 ACTION_PICKUP = "pickup"
 ACTION_DIRECTED_PICKUP = "directed_pickup"
 ACTION_VOICEMAIL = "voicemail"
-ACTIONS = (ACTION_PARK, ACTION_PARK_DTMF, ACTION_RETRIEVE, ACTION_PICKUP, ACTION_DIRECTED_PICKUP,
-           ACTION_VOICEMAIL)
 
 # The extension the park DTMF binding runs (by execute_extension) and the event it fires.
 PARK_DTMF_EXTENSION = "fscontrol_park_dtmf"

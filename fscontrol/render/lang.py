@@ -8,7 +8,6 @@ from collections import deque
 from dataclasses import dataclass
 
 _DIGITS = frozenset("0123456789")
-_SPECIAL = set("()[]{}|?*+.^$\\")
 
 
 class Unsupported(ValueError):

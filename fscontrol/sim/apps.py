@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid as uuidlib
 
-from .channels import Break, Hangup, Transfer, Unbridged, UuidBridge
+from .channels import Break, Hangup, Transfer, Unbridged
 from .endpoints import OriginateFailed, originate
 
 _RESPOND_CAUSES = {

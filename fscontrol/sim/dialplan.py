@@ -74,9 +74,6 @@ class Dialplan:
                                            _actions(c, "action"), _actions(c, "anti-action")))
                 exts.append(Extension(ext.get("name", ""), ext.get("continue", "false") == "true", conds))
 
-    def extension_names(self, context):
-        return [e.name for e in self.contexts.get(context, [])]
-
     def route(self, ch, exten, context):
         """Hunt `exten` in `context` for channel ch -> [(app, data)] or None when nothing matched."""
         exts = self.contexts.get(context)

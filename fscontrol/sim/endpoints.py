@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 import uuid as uuidlib
 
-import gevent
-
 from . import dialstring
 from .channels import Channel
 

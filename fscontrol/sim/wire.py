@@ -49,12 +49,6 @@ def disconnect_notice(text: str = GOODBYE, extra=()) -> bytes:
     return head.encode() + raw
 
 
-def log_data(text: str, level: int = 7) -> bytes:
-    raw = text.encode("utf-8")
-    head = _block([("Content-Type", "log/data"), ("Content-Length", len(raw)), ("Log-Level", level)]) + "\n"
-    return head.encode() + raw
-
-
 def event_plain_body(headers, body: str | None) -> bytes:
     text = "".join("%s: %s\n" % (k, url_encode(v)) for k, v in headers)
     if body:

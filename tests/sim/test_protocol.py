@@ -172,3 +172,15 @@ def test_greenswitch_client_talks_to_the_simulator(switch):
         assert fs.send("api uuid_exists bbbbbbbb-0000-0000-0000-000000000001").data == "true"
     finally:
         fs.stop()
+
+
+def test_refused_connections_are_closed_until_allowed_again(switch):
+    import socket as pysocket
+    switch.refuse_connections()
+    s = pysocket.create_connection(("127.0.0.1", switch.port), timeout=2)
+    assert s.recv(100) == b""  # closed at once, no auth/request
+    s.close()
+    switch.refuse_connections(False)
+    s = pysocket.create_connection(("127.0.0.1", switch.port), timeout=2)
+    assert s.recv(100).startswith(b"Content-Type: auth/request")
+    s.close()
