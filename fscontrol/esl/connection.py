@@ -207,7 +207,11 @@ class EslConnection(InboundESL):
         else:
             payload = body.encode("utf-8")
             raw = (data + f"\ncontent-length: {len(payload)}\n\n").encode("utf-8") + payload
-        with self._send_lock:
+        # the timeout covers the wait for our turn on the socket too, not only our own send
+        if not self._send_lock.acquire(timeout=timeout):
+            raise CommandTimeout(f"ESL at {self.address}: could not send {entry.verb!r} within "
+                                 f"{timeout}s (socket busy with other commands)")
+        try:
             if self._closed:
                 raise ConnectionLost(f"ESL at {self.address}: {self.lost_reason}")
             self._pending.append(entry)
@@ -220,6 +224,8 @@ class EslConnection(InboundESL):
             except OSError as exc:
                 self.close(f"send failed: {exc}")
                 raise ConnectionLost(f"ESL at {self.address}: {self.lost_reason}") from None
+        finally:
+            self._send_lock.release()
         result = entry.result
         result.wait(timeout)
         if not result.ready():

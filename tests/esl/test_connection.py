@@ -221,3 +221,17 @@ def test_stop_is_clean(fake_switch, make_client):
     assert fake_switch.commands[-1] == "exit"
     with pytest.raises(ConnectionLost):
         c.api("status")
+
+
+def test_waiting_for_the_socket_counts_against_the_command_timeout(fake_switch, client):
+    """A command queued behind a sender stuck on a full socket fails in its own time."""
+    lock = client._conn._send_lock
+    lock.acquire()  # stands for another greenlet blocked in sendall
+    try:
+        with pytest.raises(CommandTimeout) as err:
+            client.api("status", timeout=0.2)
+        assert "could not send 'api status' within 0.2s" in str(err.value)
+    finally:
+        lock.release()
+    fake_switch.api_replies["status"] = "UP\n"
+    assert client.api("status") == "UP\n"  # the connection is still usable
