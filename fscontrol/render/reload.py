@@ -7,9 +7,10 @@ the switch cannot be asked (down, refused, timed out, wrong password)."""
 from __future__ import annotations
 
 import socket
-from urllib.parse import unquote
+from collections import deque
 
 from ..config.model import SwitchConfig
+from ..esl.events import EslParser
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -55,30 +56,19 @@ class EslReloader:
 
 
 class _Reader:
-    """Reads whole ESL messages: a header block, a blank line, then Content-Length bytes."""
+    """Whole ESL messages from a blocking socket, parsed by the client's own EslParser."""
 
     def __init__(self, sock: socket.socket):
-        self.sock, self.buf = sock, b""
-
-    def _fill(self) -> None:
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise EOFError("connection closed")
-        self.buf += chunk
+        self.sock, self.parser, self.ready = sock, EslParser(), deque()
 
     def message(self) -> tuple[dict[str, str], bytes]:
-        while b"\n\n" not in self.buf:
-            self._fill()
-        head, self.buf = self.buf.split(b"\n\n", 1)
-        headers = {}
-        for line in head.decode("utf-8", "replace").splitlines():
-            key, _, value = line.partition(":")
-            headers[key.strip()] = unquote(value.strip())
-        length = int(headers.get("Content-Length", "0") or 0)
-        while len(self.buf) < length:
-            self._fill()
-        body, self.buf = self.buf[:length], self.buf[length:]
-        return headers, body
+        while not self.ready:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed")
+            self.ready.extend(self.parser.feed(chunk))
+        m = self.ready.popleft()
+        return m.headers, m.body
 
     def until(self, content_type: str) -> tuple[dict[str, str], bytes]:
         while True:
