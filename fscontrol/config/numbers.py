@@ -29,8 +29,7 @@ class NumberRange:
         return f"{self.prefix}{value:0{self.width}d}"
 
     def contains(self, number: str) -> bool:
-        prefix = number[:1] if number[:1] in ("*", "#") else ""
-        digits = number[len(prefix):]
+        prefix, digits = split(number)
         return (prefix == self.prefix and len(digits) == self.width and digits.isdigit()
                 and self.first <= int(digits) <= self.last)
 
