@@ -55,9 +55,8 @@ class Database:
         try:
             return psycopg.connect(self.url, **kwargs)
         except psycopg.OperationalError as e:
-            reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
             raise DatabaseUnavailable(
-                f"database {describe_url(self.url)} unreachable: {_scrub(reason, self.url)}") from None
+                f"database {describe_url(self.url)} unreachable: {error_reason(e, self.url)}") from None
 
     @contextlib.contextmanager
     def connection(self):
@@ -66,6 +65,14 @@ class Database:
             yield conn
         finally:
             conn.close()
+
+
+def error_reason(exc: BaseException, url: str) -> str:
+    """The last line of a driver error (libpq puts the cause there), without the password; the
+    exception's class name when the message is empty."""
+    text = str(exc).strip()
+    reason = text.splitlines()[-1] if text else type(exc).__name__
+    return _scrub(reason, url)
 
 
 def _scrub(text: str, url: str) -> str:

@@ -10,6 +10,7 @@ import gevent.lock
 import psycopg
 from psycopg.rows import dict_row
 
+from ..db.connect import error_reason
 from ..errors import DatabaseUnavailable
 from .errors import NoOrbitAvailable, ParkStoreUnavailable
 from .states import ParkedCall, ParkRequest, State
@@ -64,7 +65,7 @@ class ParkStore:
             except DatabaseUnavailable as e:
                 raise ParkStoreUnavailable(str(e)) from None
             except psycopg.OperationalError as e:
-                raise ParkStoreUnavailable(f"database error: {str(e).strip().splitlines()[-1]}") from None
+                raise ParkStoreUnavailable(f"database error: {error_reason(e, self.database.url)}") from None
 
     # -- allocation ------------------------------------------------------------------------
     def allocate(self, request: ParkRequest, ranges, allocation: str, deadline_for,

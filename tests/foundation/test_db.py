@@ -1,6 +1,7 @@
 """The PostgreSQL store: migrations, concurrency with gevent, errors an operator sees."""
 
 import gevent
+import psycopg
 import pytest
 
 from waiting import until
@@ -65,6 +66,21 @@ def test_unreachable_database_is_one_clear_line_without_password():
     message = str(err.value)
     assert message.startswith("database 127.0.0.1:1/fscontrol unreachable: ")
     assert "s3cret-pw" not in message and "\n" not in message
+
+
+def test_error_reason_is_the_last_line_without_password():
+    from fscontrol.db.connect import error_reason
+
+    url = "postgresql://fsuser:s3cret-pw@db.example/fscontrol"
+    e = psycopg.OperationalError("connection failed\nFATAL:  password s3cret-pw rejected\n")
+    assert error_reason(e, url) == "FATAL:  password *** rejected"
+
+
+def test_error_reason_of_an_empty_message_is_the_error_class():
+    from fscontrol.db.connect import error_reason
+
+    assert error_reason(psycopg.OperationalError(""), "postgresql:///x") == "OperationalError"
+    assert error_reason(psycopg.OperationalError("  \n "), "postgresql:///x") == "OperationalError"
 
 
 def test_describe_url_hides_credentials():
