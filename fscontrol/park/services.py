@@ -90,6 +90,7 @@ class ParkService:
         for g in list(self._timers.values()) + list(self._greenlets):
             g.kill(block=False)
         self._timers.clear()
+        self.store.close()
 
     def settings(self, range_name: str) -> RangeSettings:
         p = self.park_config

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import logging
+import select
 
 import gevent.lock
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from ..db.connect import error_reason
 from ..errors import DatabaseUnavailable
-from .errors import NoOrbitAvailable, ParkStoreUnavailable
+from .errors import NoOrbitAvailable, ParkError, ParkStoreUnavailable
 from .states import ParkedCall, ParkRequest, State
 
 log = logging.getLogger("fscontrol.park")
@@ -42,6 +44,19 @@ RETURNING """ + COLUMNS
 MAX_RACES = 500  # lost INSERT races per range before giving up (each one means progress elsewhere)
 
 
+def _usable(conn: psycopg.Connection) -> bool:
+    """An idle connection that can take a statement: open, outside any transaction, and with
+    nothing unread on its socket (a server that ends a session, by pg_terminate_backend or a
+    restart, sends its error and closes, which makes the idle socket readable)."""
+    if conn.closed or conn.broken or conn.info.transaction_status != TransactionStatus.IDLE:
+        return False
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return False
+    return not readable
+
+
 def _call(row: dict) -> ParkedCall:
     return ParkedCall(row["orbit"], row["range_name"], row["channel_uuid"], row["caller_name"],
                       row["caller_number"], row["parker"], State(row["state"]), row["attempts"],
@@ -49,23 +64,73 @@ def _call(row: dict) -> ParkedCall:
 
 
 class ParkStore:
-    """Parked calls in PostgreSQL. Every failure to reach the database is ParkStoreUnavailable."""
+    """Parked calls in PostgreSQL. Every failure to reach the database is ParkStoreUnavailable.
+
+    Connections are kept open between calls (at most `max_connections`, in use or idle): a park,
+    a timer and a retrieve each make a few store calls, and a new connection per call costs a
+    TCP (or TLS) handshake and a backend process each time. `close()` closes the idle ones."""
 
     def __init__(self, database, max_connections: int = 10):
         self.database = database
         # bounded: 50 calls parked at once must not open 50 connections
         self._slots = gevent.lock.BoundedSemaphore(max_connections)
+        self._max = max_connections
+        self._idle: list[psycopg.Connection] = []  # LIFO: the most recently used is reused first
+        self._closed = False
+
+    def close(self) -> None:
+        """Close the idle connections; calls still work afterwards, on a connection each."""
+        self._closed = True
+        while self._idle:
+            self._idle.pop().close()
+
+    def __del__(self):
+        # a store used once and dropped (`fscontrol parked`) must not leave connections behind
+        try:
+            self.close()
+        except Exception:
+            pass
 
     def _run(self, fn):
-        with self._slots:
+        if not self._slots.acquire(timeout=self.database.connect_timeout):
+            raise ParkStoreUnavailable("all database connections busy")
+        conn = None
+        reusable = False
+        try:
+            conn = self._checkout()
+            result = fn(conn)
+            reusable = True
+            return result
+        except DatabaseUnavailable as e:
+            raise ParkStoreUnavailable(str(e)) from None
+        except psycopg.OperationalError as e:
+            raise ParkStoreUnavailable(f"database error: {error_reason(e, self.database.url)}") from None
+        except (psycopg.Error, ParkError):
+            reusable = True  # the statement failed, the connection did not (checked in _checkin)
+            raise
+        finally:
             try:
-                with self.database.connection() as conn:
-                    conn.row_factory = dict_row
-                    return fn(conn)
-            except DatabaseUnavailable as e:
-                raise ParkStoreUnavailable(str(e)) from None
-            except psycopg.OperationalError as e:
-                raise ParkStoreUnavailable(f"database error: {error_reason(e, self.database.url)}") from None
+                if conn is not None:
+                    self._checkin(conn, reusable)
+            finally:
+                self._slots.release()
+
+    def _checkout(self) -> psycopg.Connection:
+        while self._idle:
+            conn = self._idle.pop()
+            if _usable(conn):
+                return conn
+            conn.close()
+        conn = self.database.connect()
+        conn.row_factory = dict_row
+        return conn
+
+    def _checkin(self, conn: psycopg.Connection, reusable: bool) -> None:
+        # not reusable: an OperationalError, or a greenlet killed mid-query
+        if reusable and not self._closed and len(self._idle) < self._max and _usable(conn):
+            self._idle.append(conn)
+        else:
+            conn.close()
 
     # -- allocation ------------------------------------------------------------------------
     def allocate(self, request: ParkRequest, ranges, allocation: str, deadline_for,

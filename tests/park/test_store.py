@@ -4,13 +4,15 @@ the database) never share an orbit; lowest/random order; a full range refuses.""
 from datetime import datetime, timedelta, timezone
 
 import gevent
+import gevent.event
 import pytest
 
-from fscontrol.park.errors import NoOrbitAvailable
+from fscontrol.db import Database
+from fscontrol.park.errors import NoOrbitAvailable, ParkStoreUnavailable
 from fscontrol.park.states import ParkRequest, State, StateMachine
 from fscontrol.park.store import ParkStore
 
-from .conftest import park_range
+from .conftest import park_range, until
 
 
 def deadline(rng):
@@ -56,3 +58,65 @@ def test_transition_is_compare_and_set_and_writes_the_call_log(migrated):
     assert machine.transition(call, State.RETRIEVED, "retrieve", other_uuid="r2") is None  # lost
     assert store.by_orbit(call.orbit) is None
     assert [(r["action"], r["other_uuid"]) for r in store.call_log()] == [("park", None), ("retrieve", "r1")]
+
+
+def backend_pid(store):
+    return store._run(lambda conn: conn.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"])
+
+
+def terminate(database, pid):
+    with database.connection() as conn:  # waits (up to 5 s) until the backend has exited
+        assert conn.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone()[0]
+
+
+def test_a_connection_is_reused_across_store_calls_and_closed_with_the_store(migrated):
+    store = ParkStore(migrated)
+    pid = backend_pid(store)
+    assert store.all() == []
+    assert store.by_channel("nobody") is None
+    assert backend_pid(store) == pid
+    store.close()
+    with migrated.connection() as conn:
+        until(lambda: not conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone(),
+              timeout=5, message="the store's connection stayed open after close()")
+
+
+def test_a_connection_the_server_ended_while_idle_is_replaced_transparently(migrated):
+    store = ParkStore(migrated)
+    pid = backend_pid(store)
+    terminate(migrated, pid)
+    assert store.all() == []
+    assert backend_pid(store) != pid
+    store.close()
+
+
+def test_a_connection_lost_during_a_call_is_unavailable_then_the_next_call_recovers(migrated):
+    store = ParkStore(migrated)
+    pid = backend_pid(store)
+    with pytest.raises(ParkStoreUnavailable, match="database error: "):
+        store._run(lambda conn: conn.execute("SELECT pg_terminate_backend(pg_backend_pid())"))
+    assert store.all() == []
+    assert backend_pid(store) != pid
+    store.close()
+
+
+def test_all_connections_busy_is_unavailable_after_the_connect_timeout(migrated):
+    database = Database(migrated.url, schema=migrated.schema, connect_timeout=0.5)
+    store = ParkStore(database, max_connections=2)
+    release = gevent.event.Event()
+    holding = []
+
+    def hold(conn):
+        holding.append(conn)
+        release.wait(10)
+
+    holders = [gevent.spawn(store._run, hold) for _ in range(2)]
+    try:
+        until(lambda: len(holding) == 2, timeout=5, message="the two slots were never taken")
+        with pytest.raises(ParkStoreUnavailable, match="all database connections busy"):
+            store.all()
+    finally:
+        release.set()
+        gevent.joinall(holders, timeout=5, raise_error=True)
+    assert store.all() == []  # the slots are back
+    store.close()
