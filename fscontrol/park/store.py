@@ -63,6 +63,11 @@ def _call(row: dict) -> ParkedCall:
                       row["deadline"], row["ringback_uuid"], row["parked_at"], row["controller_id"])
 
 
+def _by_channel(conn, uuid: str) -> ParkedCall | None:
+    row = conn.execute(f"SELECT {COLUMNS} FROM parked_calls WHERE channel_uuid = %s", (uuid,)).fetchone()
+    return _call(row) if row else None
+
+
 class ParkStore:
     """Parked calls in PostgreSQL. Every failure to reach the database is ParkStoreUnavailable.
 
@@ -141,10 +146,9 @@ class ParkStore:
         sql = ALLOCATE.format(order=order)
 
         def run(conn):
-            existing = conn.execute(f"SELECT {COLUMNS} FROM parked_calls WHERE channel_uuid = %s",
-                                    (request.channel_uuid,)).fetchone()
+            existing = _by_channel(conn, request.channel_uuid)
             if existing:
-                return _call(existing)
+                return existing
             for rng in ranges:
                 numbers = rng.numbers
                 params = {"prefix": numbers.prefix, "width": numbers.width, "first": numbers.first,
@@ -164,10 +168,9 @@ class ParkStore:
                                       {"range": call.range_name, "parker": call.parker,
                                        "caller": call.caller, "via": request.via})
                             return call
-                    again = conn.execute(f"SELECT {COLUMNS} FROM parked_calls WHERE channel_uuid = %s",
-                                         (request.channel_uuid,)).fetchone()
+                    again = _by_channel(conn, request.channel_uuid)
                     if again:
-                        return _call(again)
+                        return again
                     taken = conn.execute("SELECT count(*) AS n FROM parked_calls WHERE range_name = %s",
                                          (rng.name,)).fetchone()["n"]
                     if taken >= numbers.size:
@@ -220,9 +223,7 @@ class ParkStore:
         return _call(row) if row else None
 
     def by_channel(self, uuid: str) -> ParkedCall | None:
-        row = self._run(lambda c: c.execute(
-            f"SELECT {COLUMNS} FROM parked_calls WHERE channel_uuid = %s", (uuid,)).fetchone())
-        return _call(row) if row else None
+        return self._run(lambda conn: _by_channel(conn, uuid))
 
     def all(self, controller_id: str | None = None) -> list[ParkedCall]:
         def run(conn):
