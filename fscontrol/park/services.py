@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import re
 import socket
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import gevent
@@ -21,6 +20,7 @@ from .music import HoldMusic
 from .presence import Presence
 from .states import ParkedCall, ParkRequest, State, StateMachine
 from .store import ParkStore
+from .view import RangeSettings, settings_for
 
 log = logging.getLogger("fscontrol.park")
 
@@ -36,16 +36,6 @@ def now() -> datetime:
 
 def safe_name(text: str) -> str:
     return " ".join(_UNSAFE_NAME.sub(" ", text or "").split())
-
-
-@dataclass(frozen=True)
-class RangeSettings:
-    """A park range's effective timing and fallback (range override, else [park])."""
-
-    timeout: float
-    ringback_timeout: float
-    max_attempts: int
-    fallback: str
 
 
 class ParkService:
@@ -93,13 +83,7 @@ class ParkService:
         self.store.close()
 
     def settings(self, range_name: str) -> RangeSettings:
-        p = self.park_config
-        r = next((r for r in self.ranges if r.name == range_name), None)
-
-        def pick(name):
-            value = getattr(r, name, None) if r is not None else None
-            return getattr(p, name) if value is None else value
-        return RangeSettings(pick("timeout"), p.ringback_timeout, pick("max_attempts"), pick("fallback"))
+        return settings_for(self.config, range_name)
 
     def resolve_domain(self) -> str:
         d = self.park_config.presence_domain or self.config.switch.domain

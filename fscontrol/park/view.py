@@ -3,10 +3,20 @@ caller, parker, how long it has been parked, attempts, and what happens next and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .services import RangeSettings
 from .states import ParkedCall, State
+
+
+@dataclass(frozen=True)
+class RangeSettings:
+    """A park range's effective timing and fallback (range override, else [park])."""
+
+    timeout: float
+    ringback_timeout: float
+    max_attempts: int
+    fallback: str
 
 
 def _duration(seconds: float) -> str:
@@ -25,6 +35,7 @@ def next_action(call: ParkedCall, s: RangeSettings) -> str:
 
 
 def settings_for(config, range_name: str) -> RangeSettings:
+    """The range's own timeout, max_attempts and fallback where it sets them, else [park]'s."""
     p = config.park
     r = next((r for r in config.ranges("park") if r.name == range_name), None)
 
