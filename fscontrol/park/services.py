@@ -116,9 +116,7 @@ class ParkService:
         return safe_name(ch.caller_id_name or ""), ch.caller_id_number or ""
 
     def _schedule(self, call: ParkedCall) -> None:
-        old = self._timers.pop(call.channel_uuid, None)
-        if old is not None:
-            old.kill(block=False)
+        self._cancel_timer(call.channel_uuid)
         delay = max(0.0, (call.deadline - now()).total_seconds())
         timer = gevent.spawn_later(delay, self._fire, call.channel_uuid)
         self._timers[call.channel_uuid] = timer
@@ -219,14 +217,7 @@ class ParkService:
             log.warning("park: returning %s to %s failed: %s", uuid, parker, e)
             self._kill(rb)
             self.store.log_event("return_failed", uuid, rb, parker=parker, reason=str(e))
-            target = self.park_config.fallback
-            try:
-                if target:
-                    self._transfer_to_fallback(uuid, target)
-                else:
-                    self._disconnect(uuid)
-            except EslError as e2:
-                log.error("park: fallback of unparked %s failed: %s", uuid, e2)
+            self._send_away(uuid, self.park_config.fallback, f"unparked {uuid}")
             return
         self.store.log_event("returned_to_parker", uuid, rb, parker=parker)
 
@@ -426,7 +417,7 @@ class ParkService:
                                        app="park", uuid=rb)
                 o.wait_answer(s.ringback_timeout + 5)
             except CommandError as e:
-                cause = e.cause if hasattr(e, "cause") else str(e)
+                cause = e.cause
             except (CommandTimeout, ChannelGone) as e:
                 cause = "NO_ANSWER"
                 log.info("park: ring-back %s: %s", rb, e)
@@ -479,15 +470,23 @@ class ParkService:
         if done is None:
             return
         self._freed(call)
-        uuid = call.channel_uuid
-        self._stop_media(uuid)
+        self._stop_media(call.channel_uuid)
+        # the disconnect prompt takes seconds: not while holding the call's lock
+        self._send_away(call.channel_uuid, target, call.orbit, background=True)
+
+    def _send_away(self, uuid: str, target: str, label: str, background: bool = False) -> None:
+        """To the fallback `target`, or (none) the disconnect prompt and hang up, in a greenlet
+        of its own when `background`. A failed transfer is logged: nothing else is left to try."""
         if not target:
-            self.spawn(self._disconnect, uuid)
+            if background:
+                self.spawn(self._disconnect, uuid)
+            else:
+                self._disconnect(uuid)
             return
         try:
             self._transfer_to_fallback(uuid, target)
         except EslError as e:
-            log.error("park: fallback of %s to %s failed: %s", call.orbit, target, e)
+            log.error("park: fallback of %s to %s failed: %s", label, target, e)
 
     def _disconnect(self, uuid: str) -> None:
         self._play(uuid, self.park_config.prompt_disconnect)
