@@ -8,15 +8,14 @@ fall back after `max_attempts`; presence per orbit; every parked call survives a
 
 from __future__ import annotations
 
-from .errors import (BadMusicFile, CallBusy, NoOrbitAvailable, NotBridged, OrbitEmpty, ParkError,
+from .errors import (BadMusicFile, CallBusy, NoOrbitAvailable, NotBridged, ParkError,
                      ParkStoreUnavailable)
 from .handlers import ParkHandlers
 from .services import ParkService
 from .states import ParkedCall, ParkRequest, State
 
 __all__ = ["ParkFeature", "ParkService", "ParkedCall", "ParkRequest", "State", "ParkError",
-           "NoOrbitAvailable", "OrbitEmpty", "NotBridged", "CallBusy", "ParkStoreUnavailable",
-           "BadMusicFile"]
+           "NoOrbitAvailable", "NotBridged", "CallBusy", "ParkStoreUnavailable", "BadMusicFile"]
 
 
 class ParkFeature:

@@ -19,13 +19,6 @@ class NoOrbitAvailable(ParkError):
     http_status = 409
 
 
-class OrbitEmpty(ParkError):
-    """Nothing is parked at the orbit (or another retriever won it)."""
-
-    id = "park-orbit-empty"
-    http_status = 404
-
-
 class NotBridged(ParkError):
     """The park DTMF was pressed on a leg with no bridge peer to park."""
 

@@ -30,6 +30,3 @@ class CallLocks:
             entry[1] -= 1
             if entry[1] == 0:
                 self._locks.pop(uuid, None)
-
-    def busy(self, uuid: str) -> bool:
-        return uuid in self._locks

@@ -37,7 +37,7 @@ def is_file(source: str) -> bool:
 
 def validate_wav(path: str) -> WavInfo:
     """The file's facts when FreeSWITCH can loop it as hold music; BadMusicFile(reason) if not."""
-    path = path[len("file://"):] if path.startswith("file://") else path
+    path = path.removeprefix("file://")
     bad = _PATH_REJECT.search(path)
     if bad:
         raise BadMusicFile(path, f"the path contains {bad.group()!r}, which a broadcast cannot carry")
@@ -110,6 +110,5 @@ class HoldMusic:
     def broadcast_path(source: str) -> str:
         """What `uuid_broadcast` plays: streams as they are (trace s02), files looped forever."""
         if is_file(source):
-            path = source[len("file://"):] if source.startswith("file://") else source
-            return f"endless_playback::{path}"
+            return f"endless_playback::{source.removeprefix('file://')}"
         return source

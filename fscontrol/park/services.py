@@ -311,10 +311,6 @@ class ParkService:
         except EslError as e:
             log.info("park: message to %s not sent: %s", call.parker, e)
 
-    def park_uuid(self, uuid: str) -> None:
-        """`fscontrol park UUID`: send the channel to the park code, so the controller parks it."""
-        self.esl.uuid_transfer(uuid, self.park_config.code, "XML", self.config.switch.context)
-
     # -- retrieval -------------------------------------------------------------------------
     def retrieve(self, retriever: str, orbit: str) -> ParkedCall | None:
         """Bridge the retriever to the call parked at `orbit`; exactly one of several racing

@@ -158,10 +158,9 @@ class ParkStore:
                           "controller_id": controller_id}
                 for _ in range(MAX_RACES):
                     with conn.transaction():
-                        try:
-                            row = conn.execute(sql, params).fetchone()
-                        except psycopg.errors.UniqueViolation:
-                            row = None  # not reachable with ON CONFLICT DO NOTHING; kept safe
+                        # ON CONFLICT DO NOTHING (no target) covers both unique keys, orbit and
+                        # channel_uuid: a lost race is no row, never a UniqueViolation
+                        row = conn.execute(sql, params).fetchone()
                         if row:
                             call = _call(row)
                             self._log(conn, "park", call.channel_uuid, None, call.orbit,

@@ -120,3 +120,14 @@ def test_all_connections_busy_is_unavailable_after_the_connect_timeout(migrated)
         gevent.joinall(holders, timeout=5, raise_error=True)
     assert store.all() == []  # the slots are back
     store.close()
+
+
+def test_one_channel_parked_at_once_by_two_controllers_gets_one_orbit(migrated):
+    # the channel_uuid key conflicts too: ON CONFLICT DO NOTHING makes it a lost race, not an error
+    rng = park_range("main", "7000", "7099")
+    machines = [StateMachine(ParkStore(migrated), "ctl-a"), StateMachine(ParkStore(migrated), "ctl-b")]
+    jobs = [gevent.spawn(machines[i % 2].park, ParkRequest("same-uuid", "Caller", "2000"),
+                         [rng], "random", deadline) for i in range(10)]
+    gevent.joinall(jobs, raise_error=True)
+    assert len({j.value.orbit for j in jobs}) == 1
+    assert [c.channel_uuid for c in ParkStore(migrated).all()] == ["same-uuid"]
