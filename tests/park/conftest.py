@@ -38,6 +38,15 @@ class Recorder:
         self.events = []
         switch.add_listener(self._on)
 
+    def blf(self, orbit):
+        """What a BLF key on the orbit showed, in order: a re-sent state (the reconcile after a
+        (re)connect re-publishes every parked orbit) changes nothing on the key."""
+        shown = []
+        for state in self.presence[orbit]:
+            if not shown or shown[-1] != state:
+                shown.append(state)
+        return shown
+
     def _on(self, ev):
         name = ev.name
         if name == "PLAYBACK_START":

@@ -102,5 +102,5 @@ def test_presence_follows_park_timeout_and_fallback(make_site):
     alice = site.switch.register("1001", "Alice")
     alice.dial("*70")
     orbit = site.orbit_of(alice)
-    until(lambda: site.rec.presence[orbit] == ["busy", "idle"], 4)
+    until(lambda: site.rec.blf(orbit) == ["busy", "idle"], 4)
     assert site.log_actions(orbit) == ["park", "fallback"]

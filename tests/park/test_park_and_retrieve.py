@@ -17,14 +17,14 @@ def test_dialled_park_code_parks_with_music_and_any_phone_retrieves(make_site):
     assert site.rec.played[call.uuid] == ["local_stream://moh"]
     parked = site.service.store.by_orbit(orbit)
     assert (parked.caller_number, parked.parker, parked.state.value) == ("1001", None, "parked")
-    until(lambda: site.rec.presence[orbit] == ["busy"])
+    until(lambda: site.rec.blf(orbit) == ["busy"])
 
     retriever = carol.dial(orbit)
     carol.wait_connected("1001")
     alice.wait_connected("1003")
     assert alice.hearing() == "voice" and carol.hearing() == "voice"
     until(lambda: site.service.store.by_orbit(orbit) is None)
-    until(lambda: site.rec.presence[orbit] == ["busy", "idle"])
+    until(lambda: site.rec.blf(orbit) == ["busy", "idle"])
     assert site.log_actions(orbit) == ["park", "retrieve"]
     assert site.service.store.call_log(orbit)[1]["other_uuid"] == retriever.uuid
     carol.hangup()
@@ -59,7 +59,7 @@ def test_caller_hanging_up_while_parked_frees_the_orbit(make_site):
     alice.wait_hearing("music")
     alice.hangup()
     until(lambda: site.service.store.by_orbit(orbit) is None)
-    until(lambda: site.rec.presence[orbit] == ["busy", "idle"])
+    until(lambda: site.rec.blf(orbit) == ["busy", "idle"])
     assert site.log_actions(orbit) == ["park", "abandon"]
     assert site.service.store.call_log(orbit)[1]["details"]["cause"] == "NORMAL_CLEARING"
 

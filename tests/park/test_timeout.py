@@ -33,7 +33,7 @@ def test_unanswered_ringbacks_use_max_attempts_then_the_fallback_extension(make_
     causes = [r["details"].get("cause") or r["details"].get("reason")
               for r in site.service.store.call_log(orbit)[2:]]
     assert "NO_ANSWER" in causes[0]
-    until(lambda: site.rec.presence[orbit] == ["busy", "idle"])
+    until(lambda: site.rec.blf(orbit) == ["busy", "idle"])
 
 
 def test_parker_answers_the_ringback_and_is_bridged_to_the_parked_call(make_site):
