@@ -71,7 +71,6 @@ def run(config: Config, stop: gevent.event.Event | None = None) -> int:
     """Runs until SIGINT/SIGTERM (or `stop` is set). Connection failures are retried with backoff,
     one log line each; a rejected password ends the run with SwitchAuthFailed."""
     from .db import open_database
-    from .esl import AuthenticationError
 
     stop = stop or gevent.event.Event()
     database = open_database(config)
@@ -79,12 +78,9 @@ def run(config: Config, stop: gevent.event.Event | None = None) -> int:
     handlers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGINT, signal.SIGTERM)]
     log.info("fscontrol running against ESL %s:%s", config.switch.esl_host, config.switch.esl_port)
     try:
-        while not stop.is_set():
-            try:
-                controller.esl.wait_connected(timeout=0.5)
-            except AuthenticationError as e:
-                raise SwitchAuthFailed(str(e)) from None
-            stop.wait(0.5)
+        gevent.wait([stop, controller.esl.rejected], count=1)
+        if controller.esl.rejected.is_set():
+            raise SwitchAuthFailed(controller.esl.last_error)
     finally:
         for handler in handlers:
             handler.cancel()

@@ -87,6 +87,7 @@ class EslClient(CommandsMixin):
         self._stop_event = GEvent()
         self._lost = GEvent()
         self._fatal: Optional[BaseException] = None
+        self.rejected = GEvent()  # set when the switch refused the password (final)
         self._supervisor = None
         self._holding = False
         self._held: list = []
@@ -144,6 +145,7 @@ class EslClient(CommandsMixin):
         if self._supervisor is None or self._supervisor.dead:
             self._stop_event.clear()
             self._fatal = None
+            self.rejected.clear()
             self._supervisor = gevent.spawn(self._supervise)
         return self
 
@@ -208,6 +210,7 @@ class EslClient(CommandsMixin):
             except AuthenticationError as exc:
                 self._fatal = exc
                 self.last_error = str(exc)
+                self.rejected.set()
                 log.error("%s; not retrying", exc)
                 self._notify()
                 return
