@@ -83,7 +83,11 @@ def cmd_parked(args) -> int:
     from .park.store import ParkStore
     from .park.view import table
     config = _load(args.config)
-    calls = ParkStore(open_database(config)).all()
+    store = ParkStore(open_database(config))
+    try:
+        calls = store.all()
+    finally:
+        store.close()
     print(table(config, calls))
     return 0
 

@@ -90,7 +90,7 @@ class ParkStore:
             self._idle.pop().close()
 
     def __del__(self):
-        # a store used once and dropped (`fscontrol parked`) must not leave connections behind
+        # a safety net for stores dropped without close() (tests make many); owners call close()
         try:
             self.close()
         except Exception:
