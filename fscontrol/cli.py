@@ -25,12 +25,15 @@ def _load(path):
 
 
 def cmd_check(args) -> int:
-    """Validate a configuration and print every problem with its key path."""
+    """Validate a configuration, and that it renders to a valid dialplan, and print every problem
+    with its key path. Nothing is written."""
     from .config import load
-    from .errors import ConfigError
+    from .errors import ProblemsError
+    from .render import render_files
     try:
         config = load(args.file)
-    except ConfigError as e:
+        render_files(config)     # the render safety checks and the rendered output's validation
+    except ProblemsError as e:
         for line in e.lines():
             print(f"{args.file}: {line}" if not line.startswith(str(args.file)) else line)
         print(f"{args.file}: {len(e.problems)} problem(s)", file=sys.stderr)
@@ -146,8 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="validate a configuration file",
-                       description="Validate a configuration and print every problem with its key "
-                                   "path. Exit 0 when valid, 2 when not.")
+                       description="Validate a configuration, and that it renders to a safe, valid "
+                                   "dialplan (nothing is written), and print every problem with "
+                                   "its key path. Exit 0 when valid, 2 when not.")
     p.add_argument("file", metavar="CONFIG", help="the TOML file to check")
     p.set_defaults(func=cmd_check)
 

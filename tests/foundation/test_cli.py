@@ -38,6 +38,18 @@ def test_check_lists_every_problem_with_key_path_and_exits_2(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_check_reports_what_cannot_be_rendered_safely(tmp_path):
+    """A value the loader accepts but the renderer refuses is found by `check`, before a deploy."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(EXAMPLE.read_text().replace('user_dial_string = "user/{ext}@{domain}"',
+                                               'user_dial_string = "user/{ext}@${system(id)}"'))
+    result = fscontrol("check", str(bad))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{bad}: switch.user_dial_string: " in result.stdout
+    assert "API calls are refused" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("content, expected", [
     (None, "not found"),
     ("[park\n", "is not valid TOML"),
