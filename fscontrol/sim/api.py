@@ -299,7 +299,12 @@ class Api:
         if leg in ("bleg", "both") and ch.bridged is not None:
             targets.append(ch.bridged)
         for t in targets:
-            t.post("execute", app, data, None, None)
+            # switch_ivr_broadcast queues a COMMAND event on the channel; the session runs it and,
+            # once the app returns, fires it as PRIVATE_COMMAND with its own headers first (s02)
+            cmd = self.sw.identity.core_headers("COMMAND") + [
+                ("call-command", "execute"), ("execute-app-name", app), ("execute-app-arg", data),
+                ("event-lock", "true"), ("lead-frames", "5")]
+            t.post("execute", app, data, None, cmd)
         return "+OK Message sent\n"
 
     def uuid_break(self, arg):

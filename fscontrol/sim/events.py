@@ -39,6 +39,8 @@ _ORIGINS = {
     "HEARTBEAT": ("switch_core.c", "send_heartbeat", 96),
     "SHUTDOWN": ("switch_core.c", "switch_core_destroy", 3023),
     "DTMF": ("switch_channel.c", "switch_channel_dequeue_dtmf", 677),
+    "PRIVATE_COMMAND": ("switch_ivr.c", "switch_ivr_parse_next_event", 804),
+    "COMMAND": ("switch_ivr_async.c", "switch_ivr_broadcast", 5731),
 }
 
 

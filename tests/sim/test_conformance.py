@@ -12,8 +12,6 @@ from fscontrol.sim.replay import replay
 from sim_traces import CONFORMANCE, TRACE_CONTEXT, TRACES
 
 KNOWN_GAPS = {
-    "s02_inbound_call_parked_moh_killed": "uuid_broadcast: the real switch fires a COMMAND event on the "
-                                          "channel before the broadcast playback; the simulator does not",
     "s05_ringing_call_intercepted": "`show calls as json` has the a/b-joined b_* columns, the simulator "
                                     "returns channel rows; loopback early media makes the -a leg fire "
                                     "CALL_UPDATE before answer; the intercepted caller passes CS_CONSUME_MEDIA",
