@@ -338,7 +338,7 @@ class Api:
         what = words[0] if words else ""
         as_json = "json" in words[-1:] if words else False
         if what in ("channels", "calls"):
-            rows = [self.sw.channel_row(ch) for ch in self.sw.channels()]
+            rows = self.sw.call_rows() if what == "calls" else [self.sw.channel_row(ch) for ch in self.sw.channels()]
             if as_json:
                 if not rows:
                     return '{"row_count": 0}\n'

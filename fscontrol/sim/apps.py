@@ -4,6 +4,7 @@ the events the real one fires; also the bridge mechanics shared by `bridge`, `uu
 from __future__ import annotations
 
 import re
+import time
 import uuid as uuidlib
 
 from .channels import Break, Hangup, Transfer, Unbridged
@@ -242,7 +243,7 @@ class Apps:
             ch.set_callstate("ACTIVE")
         self._link(ch, peer, "originatee")
         peer.other_type = "originator"
-        ch.fire("CHANNEL_BRIDGE", pre=[("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", peer.uuid)])
+        self._bridge_event(ch, peer)
         peer.start(("exchange",))
         self.sw.notify()
         try:
@@ -252,18 +253,27 @@ class Apps:
             pass
         finally:
             self._unlink(ch, peer)
-            ch.fire("CHANNEL_UNBRIDGE", pre=[("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", peer.uuid)])
+            self._unbridge_event(ch, peer)
         if ch.vars.get("hangup_after_bridge", "false") == "true":
             ch.hangup("NORMAL_CLEARING")
             raise Hangup()
         if ch.vars.get("park_after_bridge", "false") == "true":
             ch.execute("park")
 
+    def _bridge_event(self, ch, peer):
+        """CHANNEL_BRIDGE; the core's sqldb then holds a `calls` row (caller a, callee b) that
+        `show calls` joins into one line until CHANNEL_UNBRIDGE or a hangup removes it."""
+        ch.fire("CHANNEL_BRIDGE", pre=[("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", peer.uuid)])
+        self.sw.calls[ch.uuid] = (peer.uuid, time.time())
+
+    def _unbridge_event(self, ch, peer):
+        ch.fire("CHANNEL_UNBRIDGE", pre=[("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", peer.uuid)])
+        self.sw.calls.pop(ch.uuid, None)
+
     def _link(self, ch, peer, ch_other_type):
         ch.other_leg, ch.other_type = peer, ch_other_type
         peer.other_leg = ch
         ch.bridged, peer.bridged = peer, ch
-        import time
         ch.bridged_at = peer.bridged_at = time.time()
         ch.vars["bridge_uuid"] = peer.uuid
         peer.vars["bridge_uuid"] = ch.uuid
@@ -312,10 +322,16 @@ class Apps:
             return
         if role == "a":
             self._link(ch, peer, "originatee")
-            ch.fire("CHANNEL_BRIDGE", pre=[("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", peer.uuid)])
+            self._bridge_event(ch, peer)
         else:
             ch.bridged = peer
             ch.other_leg, ch.other_type = peer, "originator"
+            # switch_ivr_multi_threaded_bridge sets the peer to CS_CONSUME_MEDIA, sends it
+            # INDICATE_BRIDGE, then sets CS_EXCHANGE_MEDIA. A loopback peer's thread runs the first
+            # state before the second is set (s05, the intercepted caller); a null channel's does
+            # not (s03). A race in the real switch; this is what the recordings showed.
+            if ch.kind == "loopback":
+                ch.set_state("CS_CONSUME_MEDIA")
             ch.set_state("CS_EXCHANGE_MEDIA")
         self.sw.notify()
         try:
@@ -329,7 +345,7 @@ class Apps:
                 if peer.bridged is ch:
                     peer.post("unbridge", ch)
             if role == "a":
-                ch.fire("CHANNEL_UNBRIDGE", pre=[("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", peer.uuid)])
+                self._unbridge_event(ch, peer)
             self.sw.notify()
         ch.set_state("CS_EXECUTE")
         if ch.vars.get("park_after_bridge", "false") == "true":
@@ -441,4 +457,6 @@ class Apps:
             return
 
     def on_channel_gone(self, ch):
-        pass
+        for a, (b, _) in list(self.sw.calls.items()):
+            if ch.uuid in (a, b):
+                self.sw.calls.pop(a, None)

@@ -131,6 +131,10 @@ def _register(sw, ch, caller, v):
     sw.track(ch)
 
 
+def _true(value):
+    return str(value or "").lower() in ("true", "yes", "on", "1", "enabled", "active", "allow")
+
+
 def originate(sw, dial, timeout=None, caller=None):
     """Ring `dial`; -> the answered Channel. Raises OriginateFailed(cause).
     A caller (the bridging channel) hanging up cancels the legs with ORIGINATOR_CANCEL."""
@@ -151,11 +155,18 @@ def originate(sw, dial, timeout=None, caller=None):
         t = float(legs[0].vars.get("originate_timeout") or legs[0].vars.get("leg_timeout")
                   or (caller.vars.get("call_timeout") if caller is not None else None) or timeout or 60)
         deadline = time.monotonic() + t
+        # switch_ivr_originate without a session (the originate API) takes early media as success
+        # unless ignore_early_media is set (s05: the -a leg of a loopback whose -b bridges to a
+        # ringing phone runs its app while still EARLY); a bridging session waits for the answer
+        early_ok = caller is None and not _true(legs[0].vars.get("ignore_early_media"))
+
+        def won(c):
+            return c.alive and (c.is_answered or (early_ok and c.answer_state == "early"))
 
         def settled():
             if caller is not None and not caller.alive:
                 return True
-            return any(c.is_answered for c in live) or all(not c.alive for c in live)
+            return any(won(c) for c in live) or all(not c.alive for c in live)
 
         while not settled():
             remaining = deadline - time.monotonic()
@@ -170,7 +181,8 @@ def originate(sw, dial, timeout=None, caller=None):
                     raise
             else:
                 sw.wait_changed(min(remaining, 0.5))
-        winner = next((c for c in live if c.is_answered and c.alive), None)
+        winner = next((c for c in live if c.is_answered and c.alive), None) or next(
+            (c for c in live if won(c)), None)
         if winner is not None:
             for c in live:
                 if c is not winner:

@@ -39,6 +39,7 @@ class SimSwitch(Changes):
         self.phones = {}
         self.known_users = set()
         self.conferences = {}
+        self.calls = {}                         # caller uuid -> (callee uuid, bridged at): the sqldb `calls` table
         self.voicemails = []
         self._channels = {}
         self._connections = set()
@@ -229,11 +230,39 @@ class SimSwitch(Changes):
             "presence_id": ch.vars.get("presence_id", ""), "presence_data": "", "accountcode": "",
             "callstate": ch.callstate, "callee_name": peer.cid_name if peer else "",
             "callee_num": peer.cid_num if peer else "", "callee_direction": "",
-            "call_uuid": ch.uuid if ch.direction == "outbound" else "", "sent_callee_name": "",
+            "call_uuid": ch.vars.get("originating_leg_uuid") or (ch.uuid if ch.direction == "outbound" else ""), "sent_callee_name": "",
             "sent_callee_num": "", "initial_cid_name": ch.cid_name, "initial_cid_num": ch.cid_num,
             "initial_ip_addr": "", "initial_dest": ch.dest, "initial_dialplan": "xml",
             "initial_context": ch.context,
         }
+
+    _CALL_COLUMNS = ("uuid", "direction", "created", "created_epoch", "name", "state", "cid_name", "cid_num",
+                     "ip_addr", "dest", "presence_id", "presence_data", "accountcode", "callstate",
+                     "callee_name", "callee_num", "callee_direction", "call_uuid", "hostname",
+                     "sent_callee_name", "sent_callee_num")
+    _B_COLUMNS = ("uuid", "direction", "created", "created_epoch", "name", "state", "cid_name", "cid_num",
+                  "ip_addr", "dest", "presence_id", "presence_data", "accountcode", "callstate", "callee_name",
+                  "callee_num", "callee_direction", "sent_callee_name", "sent_callee_num")
+
+    def call_rows(self):
+        """`show calls`: the core's basic_calls view, a channel left-joined with the `calls` row it
+        is the caller of and that row's callee (b_*); callees are not listed on their own. Ordered
+        by call_created_epoch, NULL (unbridged) first, as SQLite sorts."""
+        callees = {b for b, _ in self.calls.values()}
+        rows = []
+        for ch in self.channels():
+            if ch.uuid in callees and ch.uuid not in self.calls:
+                continue
+            a = self.channel_row(ch)
+            row = {k: a[k] for k in self._CALL_COLUMNS}
+            call = self.calls.get(ch.uuid)
+            peer = self.find(call[0]) if call else None
+            b = self.channel_row(peer) if peer is not None else {}
+            for k in self._B_COLUMNS:
+                row["b_" + k] = b.get(k, "")
+            row["call_created_epoch"] = str(int(call[1])) if call else ""
+            rows.append((call[1] if call else -1, row))
+        return [r for _, r in sorted(rows, key=lambda x: x[0])]
 
     # -- phones --------------------------------------------------------------------------------
     def register(self, user, name=None):

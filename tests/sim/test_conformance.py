@@ -12,9 +12,6 @@ from fscontrol.sim.replay import replay
 from sim_traces import CONFORMANCE, TRACE_CONTEXT, TRACES
 
 KNOWN_GAPS = {
-    "s05_ringing_call_intercepted": "`show calls as json` has the a/b-joined b_* columns, the simulator "
-                                    "returns channel rows; loopback early media makes the -a leg fire "
-                                    "CALL_UPDATE before answer; the intercepted caller passes CS_CONSUME_MEDIA",
     "s06_native_valet_park": "valet_park / valet_info (mod_valet_parking) are not simulated",
     "s11_conference_and_voicemail": "conference is minimal (no PRESENCE_IN, member ids, floor flag) and "
                                     "voicemail ends differently from mod_voicemail",

@@ -184,3 +184,30 @@ def test_refused_connections_are_closed_until_allowed_again(switch):
     s = pysocket.create_connection(("127.0.0.1", switch.port), timeout=2)
     assert s.recv(100).startswith(b"Content-Type: auth/request")
     s.close()
+
+
+def test_show_calls_joins_a_bridged_pair_into_one_row(switch, client):
+    """`show calls` is FreeSWITCH's basic_calls view: the caller's row carries its callee as b_*,
+    the callee has no row of its own, unbridged channels have empty b_* (s05 shows the columns)."""
+    import json
+    client.auth()
+    a, b, c = ("aaaaaaaa-0000-0000-0000-00000000000%d" % i for i in (1, 2, 3))
+    for u, n in ((a, 1001), (b, 1002), (c, 1003)):
+        client.send("api originate {origination_uuid=%s}null/%d &park()\n\n" % (u, n))
+        assert client.reply().body.startswith("+OK")
+    assert until(lambda: all(ch.parked for ch in switch.channels()) and len(switch.channels()) == 3)
+    client.send("api uuid_bridge %s %s\n\n" % (a, b))
+    assert client.reply().body == "+OK %s\n" % b
+
+    def calls():
+        client.send("api show calls as json\n\n")
+        return json.loads(client.reply().body)
+
+    assert until(lambda: calls()["row_count"] == 2)
+    rows = calls()["rows"]
+    assert [r["uuid"] for r in rows] == [c, a]          # unbridged first (NULL call_created_epoch)
+    assert rows[0]["b_uuid"] == "" and rows[0]["call_created_epoch"] == ""
+    assert rows[1]["b_uuid"] == b and rows[1]["b_name"] == "null/1002" and rows[1]["call_created_epoch"]
+    client.send("api uuid_kill %s\n\n" % b)
+    client.reply()
+    assert until(lambda: [r["uuid"] for r in calls()["rows"]] == [c])   # a's app list ended with the bridge (s03)
