@@ -353,13 +353,7 @@ class Api:
     def conference(self, arg):
         words = arg.split()
         if words and words[0] == "list":
-            out = []
-            for name, members in self.sw.conferences.items():
-                out.append("+OK Conference %s (%d member%s rate: 8000 flags: running|answered|enforce_min|dynamic|exit_sound|enter_sound)\n"
-                           % (name, len(members), "" if len(members) == 1 else "s"))
-                for i, m in enumerate(members, 1):
-                    out.append("%d;%s;%s;%s;%s;hear|speak;0;0;0;0\n" % (i, m.name, m.uuid, m.cid_name, m.cid_num))
-            return "".join(out) or "+OK No active conferences.\n"
+            return self.sw.conferences.api_list()
         return "-ERR Conference %s not found\n" % (words[0] if words else "")
 
     def valet_info(self, arg):

@@ -375,11 +375,17 @@ class Apps:
         target.post("uuid_bridge", ch, "b")
         ch.pending_bridge = (target, "a")
 
-    # -- voicemail / conference (minimal) ----------------------------------------------------
+    # -- voicemail / conference ----------------------------------------------------------------
     def voicemail(self, ch, data):
         ch.answer()
         args = data.split()
         box = args[-1] if args else ""
+        if not self.sw.voicemail_phrases:
+            # mod_voicemail on a switch that cannot play its phrase macros (s11's): the greeting
+            # fails, TRY_CODE jumps to the end, the goodbye fails as well, and the app returns
+            # without media or message (after 100 ms in s11); the dialplan goes on
+            ch.wait(timeout=0.1)
+            return
         self.playback(ch, "voicemail/vm-greeting-%s.wav" % box)
         self.playback(ch, "tone_stream://%(500,0,1000)")
         ch.playing = ("recording", box)
@@ -394,24 +400,19 @@ class Apps:
 
     def conference(self, ch, data):
         ch.answer()
-        name = data.split("@")[0]
-        members = self.sw.conferences.setdefault(name, [])
-        members.append(ch)
+        name, _, profile = data.strip().partition("@")
+        room = self.sw.conferences.room(name, profile.split("+")[0] or "default")
+        m = room.join(ch)
         ch.playing = ("conference", name)
-        cinfo = [("Conference-Name", name), ("Conference-Size", str(len(members))),
-                 ("Conference-Profile-Name", "default"), ("Member-ID", str(len(members)))]
-        ch.fire("CUSTOM", subclass="conference::maintenance", post=cinfo + [("Action", "add-member")])
+        self.sw.notify()
         try:
+            if not ch.wait(timeout=0.02):
+                room.take_floor(m)
             while True:
                 ch.wait()
         finally:
-            if ch in members:
-                members.remove(ch)
             ch.playing = None
-            ch.fire("CUSTOM", subclass="conference::maintenance", post=[
-                ("Conference-Name", name), ("Conference-Size", str(len(members))), ("Action", "del-member")])
-            if not members:
-                self.sw.conferences.pop(name, None)
+            room.leave(m)
 
     # -- DTMF --------------------------------------------------------------------------------
     def bind_meta_app(self, ch, data):

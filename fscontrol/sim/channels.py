@@ -162,10 +162,12 @@ class Channel:
               (prefix + "-Privacy-Hide-Number", "false")]
         return h
 
-    def fire(self, name, pre=(), post=(), body=None, subclass=None, uuid=None, name_override=None, lead=()):
-        """lead: headers before the core block (sendmsg's Command...); pre: between core and channel data."""
+    def fire(self, name, pre=(), post=(), body=None, subclass=None, uuid=None, name_override=None, lead=(),
+             basic=False):
+        """lead: headers before the core block (sendmsg's Command...); pre: between core and channel data;
+        basic: channel data without variables (switch_channel_event_set_basic_data)."""
         headers = list(lead) + self.sw.identity.core_headers(name, subclass) + list(pre)
-        ch = self.channel_headers(name in VERBOSE_EVENTS)
+        ch = self.channel_headers(name in VERBOSE_EVENTS and not basic)
         if uuid or name_override:
             ch = [(k, uuid if k in ("Unique-ID", "Channel-Call-UUID", "Caller-Unique-ID") and uuid else
                    (name_override if k in ("Channel-Name", "Caller-Channel-Name") and name_override else v))

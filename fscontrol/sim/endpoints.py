@@ -79,8 +79,9 @@ def create_leg(sw, leg, caller=None):
                     temp_name="loopback/%s-a" % rest)
         _register(sw, a, caller, v)
         _outbound_announce(a, ouuid)
+        # the -b leg's caller id is the originate's (or the bridging caller's); no name stays empty (s04, s11)
         b = Channel(sw, "loopback/%s-b" % exten, "inbound", kind="loopback",
-                    cid_name=cid_name or "Outbound Call", cid_num=cid_num or "0000000000", dest=exten,
+                    cid_name=cid_name or "", cid_num=cid_num or "0000000000", dest=exten,
                     context=context)
         a.loopback_peer, b.loopback_peer = b, a
         a.vars["other_loopback_leg_uuid"] = b.uuid

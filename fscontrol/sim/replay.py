@@ -18,6 +18,7 @@ KEY_HEADERS = ("Channel-State", "Channel-Call-State", "Answer-State", "Call-Dire
 # Events carrying channel headers that are not part of a channel's own story (temp uuids, reporting).
 IGNORED_CHANNEL_EVENTS = {"CODEC", "API", "RE_SCHEDULE", "HEARTBEAT"}
 GLOBAL_EVENTS_COMPARED = {"BACKGROUND_JOB", "SHUTDOWN", "PRESENCE_IN", "MESSAGE", "CUSTOM"}
+MEMBER_ID_RE = re.compile(r"(?m)^\d+;")
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -137,6 +138,11 @@ def normalize_reply(m):
             return "api: json row_count=%s keys=%s" % (obj.get("row_count"), sorted(rows[0]) if rows else [])
         if b.startswith("Event-Name: CHANNEL_DATA"):
             return "api: <uuid_dump>"
+        if b.startswith("+OK Conference "):
+            # a member id comes from mod_conference's switch-wide counter (next_member_id), so
+            # its value counts every member since the switch started, like a session id: the
+            # recording switch had run calls before s11 (its session ids start at 63)
+            b = MEMBER_ID_RE.sub("<member-id>;", b)
         return "api: " + UUID_RE.sub("<uuid>", b)
     if m.ctype == "text/disconnect-notice":
         return "notice: %r %s" % (m.body, sorted(k for k in m.envelope if k not in ("Content-Length",)))

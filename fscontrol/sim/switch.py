@@ -11,6 +11,7 @@ from gevent.server import StreamServer
 
 from .api import Api
 from .apps import Apps
+from .conference import Conferences
 from .dialplan import Dialplan
 from .events import Event, Identity
 from .phones import Phone
@@ -22,7 +23,7 @@ from . import wire
 class SimSwitch(Changes):
     def __init__(self, password="ClueCon", host="127.0.0.1", port=0, context="default",
                  domain="fscontrol.test", dialplan=None, heartbeat=20.0, file_duration=0.2,
-                 hostname="sim"):
+                 hostname="sim", voicemail_phrases=True):
         self.password = password
         self.host = host
         self.port = port
@@ -30,6 +31,7 @@ class SimSwitch(Changes):
         self.domain = domain
         self.heartbeat_interval = heartbeat
         self.file_duration = file_duration      # simulated length of a sound file
+        self.voicemail_phrases = voicemail_phrases  # False: voicemail cannot greet and returns (s11)
         self.identity = Identity(hostname=hostname)
         self.dialplan = Dialplan()
         self._dialplan_sources = []
@@ -38,7 +40,7 @@ class SimSwitch(Changes):
         self.globals = {"domain": domain, "hostname": hostname}
         self.phones = {}
         self.known_users = set()
-        self.conferences = {}
+        self.conferences = Conferences(self)
         self.calls = {}                         # caller uuid -> (callee uuid, bridged at): the sqldb `calls` table
         self.voicemails = []
         self._channels = {}

@@ -211,3 +211,30 @@ def test_show_calls_joins_a_bridged_pair_into_one_row(switch, client):
     client.send("api uuid_kill %s\n\n" % b)
     client.reply()
     assert until(lambda: [r["uuid"] for r in calls()["rows"]] == [c])   # a's app list ended with the bridge (s03)
+
+
+def test_conference_members_floor_and_list(switch, client):
+    """Two callers in one room (the trace has one): ids count up, the first keeps the floor
+    until it leaves, then the other has it; the room goes with its last member."""
+    client.auth()
+    for n in ("1001", "1002"):
+        client.send("api originate {origination_caller_id_number=%s}loopback/conf-3000/trace &park()\n\n" % n)
+        assert client.reply().body.startswith("+OK")
+
+    def listing():
+        client.send("api conference list\n\n")
+        return client.reply().body
+
+    until(lambda: "2 members" in listing() and "|floor" in listing())
+    lines = listing().splitlines()
+    assert lines[0].startswith("+OK Conference 3000 (2 members rate: 8000 flags: running|")
+    first, second = (line.split(";") for line in lines[1:])
+    assert (first[0], first[4], first[5]) == ("1", "1001", "hear|speak|floor")
+    assert (second[0], second[4], second[5]) == ("2", "1002", "hear|speak")
+    client.send("api uuid_kill %s\n\n" % first[2])
+    client.reply()
+    until(lambda: "(1 member " in listing())
+    assert listing().splitlines()[1].split(";")[5] == "hear|speak|floor"
+    client.send("api uuid_kill %s\n\n" % second[2])
+    client.reply()
+    until(lambda: listing() == "+OK No active conferences.\n")
