@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
+import time
 import traceback
 
 from .errors import FscontrolError, NotImplementedYet
+
+# What `fscontrol park` accepts as a channel uuid: FreeSWITCH's, or an origination_uuid of that shape.
+UUID_ARG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 DEFAULT_CONFIG = os.environ.get("FSCONTROL_CONFIG", "fscontrol.toml")
 
@@ -86,7 +91,7 @@ def cmd_parked(args) -> int:
     from .park.store import ParkStore
     from .park.view import table
     config = _load(args.config)
-    store = ParkStore(open_database(config))
+    store = ParkStore(open_database(config, upgrade=False, require_current=True))
     try:
         calls = store.all()
     finally:
@@ -96,11 +101,17 @@ def cmd_parked(args) -> int:
 
 
 def cmd_park(args) -> int:
-    """Send the channel to the park code; the running controller parks it (parker: nobody)."""
+    """Send the channel to the park code, then wait until the running controller has parked it
+    and print the orbit (parker: nobody)."""
     from .controller import make_client
-    from .esl import ChannelGone, CommandError, EslError
-    from .errors import FscontrolError
+    from .db import open_database
+    from .esl import AuthenticationError, ChannelGone, CommandError, EslError, InvalidArgument
+    from .errors import FscontrolError, SwitchAuthFailed
+    from .park.store import ParkStore
     config = _load(args.config)
+    if not UUID_ARG.fullmatch(args.uuid):
+        raise FscontrolError(f"uuid: {args.uuid!r} is not a channel uuid (letters, digits, - _ . only)")
+    store = ParkStore(open_database(config, upgrade=False, require_current=True))
     client = make_client(config, heartbeat_interval=None)
     try:
         try:
@@ -108,13 +119,25 @@ def cmd_park(args) -> int:
             if not client.uuid_exists(args.uuid):
                 raise FscontrolError(f"no channel {args.uuid} on the switch")
             client.uuid_transfer(args.uuid, config.park.code, "XML", config.switch.context)
-        except (CommandError, ChannelGone) as e:
+        except AuthenticationError:
+            raise SwitchAuthFailed(f"ESL at {config.switch.esl_host}:{config.switch.esl_port} "
+                                   f"rejected the password") from None
+        except (CommandError, ChannelGone, InvalidArgument) as e:
             raise FscontrolError(f"park {args.uuid}: {e}") from None
         except EslError as e:
             raise FscontrolError(f"switch unreachable: {e}") from None
+        # The controller parks it on the CHANNEL_PARK the transfer causes; its row is the proof.
+        deadline = time.monotonic() + args.wait
+        while (call := store.by_channel(args.uuid)) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         client.stop()
-    print(f"{args.uuid}: sent to the park code {config.park.code}; `fscontrol parked` shows its orbit")
+        store.close()
+    if call is None:
+        raise FscontrolError(f"{args.uuid}: sent to the park code {config.park.code}, but no "
+                             f"controller parked it within {args.wait:g} s: is `fscontrol run` "
+                             f"running against this switch and database?")
+    print(f"{args.uuid}: parked at orbit {call.orbit}")
     return 0
 
 
@@ -186,17 +209,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_parked)
 
     p = sub.add_parser("park", help="park a call by its channel uuid",
-                       description="Park the call whose channel is UUID in a free orbit.")
+                       description="Park the call whose channel is UUID in a free orbit: it is "
+                                   "transferred to the park code and the running controller "
+                                   "(`fscontrol run`) parks it; prints the orbit. Exit 2 when no "
+                                   "controller parked it in time.")
     _config_arg(p)
     p.add_argument("uuid", metavar="UUID", help="channel uuid of the call to park")
+    p.add_argument("--wait", type=float, default=5.0, metavar="SECONDS",
+                   help="how long to wait for the controller to park it (default 5)")
     p.set_defaults(func=cmd_park)
 
-    p = sub.add_parser("pickup-group", help="show or edit group call pickup groups",
+    p = sub.add_parser("pickup-group", help="group call pickup groups (not implemented yet)",
                        description="Show or edit group call pickup groups.")
     _config_arg(p)
     p.set_defaults(func=not_implemented("pickup-group"))
 
-    p = sub.add_parser("call", help="click-to-call: ring your phone, then the callee",
+    p = sub.add_parser("call", help="click-to-call: ring your phone, then the callee (not implemented yet)",
                        description="Call Via Work: ring USER's phone first, then call NUMBER and "
                                    "bridge them.")
     _config_arg(p)

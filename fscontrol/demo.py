@@ -55,6 +55,9 @@ def main() -> int:
 
     logging.basicConfig(level=logging.WARNING, format="    log: %(levelname)s %(name)s: %(message)s")
     config = load(ROOT / "fscontrol.example.toml", env={})
+    # the demo's database lives where it runs (make demo: the repository), not beside the example
+    config = dataclasses.replace(config, database=dataclasses.replace(
+        config.database, embedded_dir=str(Path.cwd() / ".fscontrol" / "pgdata")))
     try:
         say("1. PostgreSQL: embedded, data in .fscontrol/pgdata (migrations applied)")
         database = open_database(config)

@@ -140,7 +140,20 @@ def load(path: str | os.PathLike, env: typing.Mapping[str, str] | None = None) -
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([("", f"{path} is not valid TOML: {e}")]) from None
-    return parse(data, env, str(path))
+    return _relative_to(parse(data, env, str(path)), path.resolve().parent)
+
+
+def _relative_to(config: Config, base: Path) -> Config:
+    """Relative directories in a config file are relative to the file, not to wherever the
+    command happens to run (`cd sub && fscontrol parked -c ../site.toml` must find the same
+    embedded database as `fscontrol run`)."""
+    def resolve(value: str) -> str:
+        return value if not value or Path(value).is_absolute() else str(base / value)
+    return dataclasses.replace(
+        config,
+        switch=dataclasses.replace(config.switch, conf_dir=resolve(config.switch.conf_dir)),
+        database=dataclasses.replace(config.database,
+                                     embedded_dir=resolve(config.database.embedded_dir)))
 
 
 def validate(config: Config) -> list[tuple[str, str]]:
@@ -150,6 +163,13 @@ def validate(config: Config) -> list[tuple[str, str]]:
     s = config.switch
     if not 1 <= s.esl_port <= 65535:
         p(("switch.esl_port", f"{s.esl_port} is not a TCP port (1-65535)"))
+    if not s.conf_dir.strip():
+        p(("switch.conf_dir", "must not be empty (the FreeSWITCH conf dir, e.g. /etc/freeswitch)"))
+    url_problem = _database_url_problem(config.database.url.reveal())
+    if url_problem:
+        p(("database.url", url_problem))
+    if not config.database.embedded_dir.strip():
+        p(("database.embedded_dir", "must not be empty"))
     if "{ext}" not in s.user_dial_string:
         p(("switch.user_dial_string", f'"{s.user_dial_string}" has no {{ext}} placeholder'))
     _check_timing(p, "park", config.park.timeout, config.park.max_attempts)
@@ -239,6 +259,20 @@ def validate(config: Config) -> list[tuple[str, str]]:
         if not mc.directory:
             p((f"{where}.directory", "must not be empty"))
     return problems
+
+
+def _database_url_problem(url: str) -> str | None:
+    """Why `url` is no PostgreSQL URL/conninfo, or None. Never quotes it: it holds a password."""
+    if not url:
+        return None
+    from psycopg import ProgrammingError, conninfo
+    try:
+        conninfo.conninfo_to_dict(url)
+    except ProgrammingError:
+        return ("is not a valid PostgreSQL URL (postgresql://user:password@host:port/dbname; "
+                "a %, @, / or : in the password must be percent-encoded); DATABASE_URL, when "
+                "set, is the value checked")
+    return None
 
 
 def _check_timing(p, where: str, timeout: int | None, max_attempts: int | None) -> None:

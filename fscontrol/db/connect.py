@@ -57,6 +57,9 @@ class Database:
         except psycopg.OperationalError as e:
             raise DatabaseUnavailable(
                 f"database {describe_url(self.url)} unreachable: {error_reason(e, self.url)}") from None
+        except psycopg.ProgrammingError:  # a malformed URL: the driver's text quotes the password
+            raise DatabaseUnavailable("the database URL (database.url / DATABASE_URL) is not a "
+                                      "valid PostgreSQL URL") from None
 
     @contextlib.contextmanager
     def connection(self):
@@ -68,10 +71,14 @@ class Database:
 
 
 def error_reason(exc: BaseException, url: str) -> str:
-    """The last line of a driver error (libpq puts the cause there), without the password; the
-    exception's class name when the message is empty."""
-    text = str(exc).strip()
-    reason = text.splitlines()[-1] if text else type(exc).__name__
+    """The cause in a driver error, on one line and without the password: libpq writes
+    `connection failed: connection to server at "h", port p failed: <cause>` then hint lines
+    (`\tIs the server running...`); the cause is what follows the last "failed: " of the first
+    line. The exception's class name when the message is empty."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    reason = lines[0].rpartition("failed: ")[2].strip() or lines[0]
     return _scrub(reason, url)
 
 
@@ -100,12 +107,19 @@ def embedded_url(data_dir: str | Path, cleanup: str | None = "stop") -> str:
     return server.get_uri()
 
 
-def open_database(config, upgrade: bool = True) -> Database:
-    """The configured database (or the embedded one when no URL is set), migrated to the latest schema."""
+def open_database(config, upgrade: bool = True, require_current: bool = False) -> Database:
+    """The configured database (or the embedded one when no URL is set), migrated to the latest
+    schema when `upgrade`. `require_current` (readers such as `fscontrol parked`, which must not
+    change a schema): DatabaseUnavailable when a migration is missing."""
     url = config.database.url.reveal() or embedded_url(config.database.embedded_dir)
     db = Database(url)
-    if upgrade:
-        from .migrate import upgrade as _upgrade
+    if upgrade or require_current:
+        from .migrate import pending, upgrade as _upgrade
         with db.connection() as conn:
-            _upgrade(conn)
+            if upgrade:
+                _upgrade(conn)
+            elif pending(conn):
+                raise DatabaseUnavailable(
+                    f"database {describe_url(url)} has no fscontrol schema, or an old one: run "
+                    f"`fscontrol db upgrade` (or start `fscontrol run`, which does) first")
     return db

@@ -24,6 +24,14 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+def pending(conn) -> list[str]:
+    """The shipped migrations this database has not applied yet (all of them on a fresh one)."""
+    exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]
+    applied = ({row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+               if exists else set())
+    return [f"{v:04d}_{name}" for v, name, _ in migrations() if v not in applied]
+
+
 def upgrade(conn) -> list[str]:
     """Applies the migrations not yet recorded; returns the names applied (empty when up to date).
 

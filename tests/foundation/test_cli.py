@@ -64,6 +64,15 @@ def test_bad_config_file_is_one_line_exit_2(tmp_path, content, expected):
     assert "Traceback" not in result.stderr
 
 
+def test_malformed_database_url_is_a_config_error_without_the_password():
+    result = fscontrol("db", "upgrade", "--config", str(EXAMPLE),
+                       env={"DATABASE_URL": "postgresql://bob:Hunter2%zz@127.0.0.1:5432/test"})
+    assert result.returncode == 2
+    assert "database.url: is not a valid PostgreSQL URL" in result.stderr
+    assert "Hunter2" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
 def test_unreachable_database_is_one_line_exit_2_without_secret():
     result = fscontrol("db", "upgrade", "--config", str(EXAMPLE),
                        env={"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:1/db"})

@@ -185,3 +185,26 @@ def test_music_classes_are_checked():
     assert any(line.startswith("music_classes[1].rate: 11025 is not one of 8000") for line in lines)
     assert any(line.startswith('music_classes[2].name: "bad name" must be letters') for line in lines)
     assert "music_classes[2].directory: must not be empty" in lines
+
+
+def test_relative_directories_are_relative_to_the_config_file(tmp_path, monkeypatch):
+    site = tmp_path / "etc"
+    site.mkdir()
+    text = EXAMPLE.read_text().replace('conf_dir = "/etc/freeswitch"', 'conf_dir = "fs"')
+    (site / "site.toml").write_text(text)
+    monkeypatch.chdir(tmp_path)          # run from elsewhere: must not matter
+    config = load(Path("etc/site.toml"), env={})
+    assert Path(config.database.embedded_dir) == site / ".fscontrol" / "pgdata"
+    assert Path(config.switch.conf_dir) == site / "fs"
+    assert load(EXAMPLE, env={}).switch.conf_dir == "/etc/freeswitch"   # absolute: unchanged
+
+
+def test_empty_directories_and_malformed_database_url_are_refused():
+    data = example()
+    data["switch"]["conf_dir"] = ""
+    data["database"] = {"url": "postgresql://bob:Hunter2%zz@db/x", "embedded_dir": ""}
+    lines = problems(data)
+    assert any(line.startswith("switch.conf_dir: must not be empty") for line in lines)
+    assert any(line.startswith("database.embedded_dir: must not be empty") for line in lines)
+    assert any(line.startswith("database.url: is not a valid PostgreSQL URL") for line in lines)
+    assert not any("Hunter2" in line for line in lines)

@@ -68,12 +68,30 @@ def test_unreachable_database_is_one_clear_line_without_password():
     assert "s3cret-pw" not in message and "\n" not in message
 
 
-def test_error_reason_is_the_last_line_without_password():
+def test_error_reason_is_the_cause_on_one_line_without_password():
     from fscontrol.db.connect import error_reason
 
     url = "postgresql://fsuser:s3cret-pw@db.example/fscontrol"
-    e = psycopg.OperationalError("connection failed\nFATAL:  password s3cret-pw rejected\n")
+    e = psycopg.OperationalError('connection failed: connection to server at "10.0.0.1", port 5432 '
+                                 'failed: FATAL:  password s3cret-pw rejected\n')
     assert error_reason(e, url) == "FATAL:  password *** rejected"
+    refused = psycopg.OperationalError(
+        'connection failed: connection to server at "127.0.0.1", port 1 failed: Connection refused'
+        '\n\tIs the server running on that host and accepting TCP/IP connections?')
+    assert error_reason(refused, url) == "Connection refused"
+
+
+def test_unreachable_database_names_the_cause():
+    with pytest.raises(DatabaseUnavailable) as err:
+        Database("postgresql://127.0.0.1:1/fscontrol", connect_timeout=2).connect()
+    assert str(err.value) == "database 127.0.0.1:1/fscontrol unreachable: Connection refused"
+
+
+def test_malformed_url_is_refused_without_echoing_it():
+    url = "postgresql://bob:Hunter2%zz@127.0.0.1:5432/test"
+    with pytest.raises(DatabaseUnavailable) as err:
+        Database(url).connect()
+    assert "Hunter2" not in str(err.value) and "not a valid PostgreSQL URL" in str(err.value)
 
 
 def test_error_reason_of_an_empty_message_is_the_error_class():
