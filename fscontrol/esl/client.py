@@ -218,8 +218,9 @@ class EslClient(CommandsMixin):
                 failures += 1
                 self.last_error = str(exc)
                 delay = self._backoff_delay(failures)
+                reason = str(exc).removeprefix(f"ESL at {self.address}").lstrip(": ")
                 log.warning("ESL %s: connect attempt %d failed: %s; retrying in %.2fs",
-                            self.address, failures, exc, delay)
+                            self.address, failures, reason, delay)
                 self._notify()
                 self._stop_event.wait(delay)
                 continue
