@@ -173,6 +173,7 @@ def validate(config: Config) -> list[tuple[str, str]]:
     if "{ext}" not in s.user_dial_string:
         p(("switch.user_dial_string", f'"{s.user_dial_string}" has no {{ext}} placeholder'))
     _check_timing(p, "park", config.park.timeout, config.park.max_attempts)
+    _check_fallback(p, "park.fallback", config.park.fallback)
     if not 5 <= config.park.ringback_timeout <= 300:
         p(("park.ringback_timeout", f"{config.park.ringback_timeout} is outside 5-300 seconds"))
     if not DTMF_CODE.fullmatch(config.park.dtmf_code):
@@ -212,6 +213,7 @@ def validate(config: Config) -> list[tuple[str, str]]:
             p((f"{where}.{fld}", message))
         if r.kind == "park":
             _check_timing(p, where, r.timeout, r.max_attempts)
+            _check_fallback(p, f"{where}.fallback", r.fallback)
         else:
             for fld in ("music", "music_on_hold", "timeout", "max_attempts", "fallback"):
                 if getattr(r, fld) is not None:
@@ -259,6 +261,37 @@ def validate(config: Config) -> list[tuple[str, str]]:
         if not mc.directory:
             p((f"{where}.directory", "must not be empty"))
     return problems
+
+
+FALLBACK_NUMBER = re.compile(r"[0-9*#+]{1,32}")
+
+
+def _check_fallback(p, where: str, target: str | None) -> None:
+    """A park fallback is empty, `voicemail:<box>`, a number of our context, or a dial string
+    that the controller can send in an inline dialplan (`bridge:<dial string>`) as it is."""
+    if not target:
+        return
+    if target.startswith("voicemail:"):
+        if not EXTENSION.fullmatch(target[len("voicemail:"):]):
+            p((where, f'"{target}": the mailbox after "voicemail:" must be 2 to 9 digits'))
+        return
+    if "/" not in target:
+        if not FALLBACK_NUMBER.fullmatch(target):
+            p((where, f'"{target}" is not "voicemail:<box>", a number (0-9 * # +) or a dial '
+                      f'string like "user/1005@{{domain}}"'))
+        return
+    if "$" in target:
+        p((where, f'"{target}" has a "$": write {{domain}} for the switch\'s domain (the '
+                  f'controller fills it in); other variables are not expanded here'))
+        return
+    if re.search(r"\s", target):
+        p((where, f'"{target}": a dial string has no spaces'))
+        return
+    from ..esl.commands import InvalidArgument, inline_dialplan
+    try:
+        inline_dialplan([("bridge", target)])   # exactly what the fallback transfer sends
+    except InvalidArgument as e:
+        p((where, f'"{target}" cannot be sent as a fallback dial string (one target only): {e}'))
 
 
 def _database_url_problem(url: str) -> str | None:

@@ -471,18 +471,20 @@ class ParkService:
         self._send_away(call.channel_uuid, target, call.orbit, background=True)
 
     def _send_away(self, uuid: str, target: str, label: str, background: bool = False) -> None:
-        """To the fallback `target`, or (none) the disconnect prompt and hang up, in a greenlet
-        of its own when `background`. A failed transfer is logged: nothing else is left to try."""
-        if not target:
-            if background:
-                self.spawn(self._disconnect, uuid)
-            else:
-                self._disconnect(uuid)
-            return
-        try:
-            self._transfer_to_fallback(uuid, target)
-        except EslError as e:
-            log.error("park: fallback of %s to %s failed: %s", label, target, e)
+        """To the fallback `target`; with none, or when the transfer fails, the disconnect
+        prompt and hang-up (in a greenlet of its own when `background`): a call whose orbit is
+        freed is never left in park with nobody watching it."""
+        if target:
+            try:
+                self._transfer_to_fallback(uuid, target)
+                return
+            except EslError as e:
+                log.error("park: fallback of %s to %s failed: %s; disconnecting the call",
+                          label, target, e)
+        if background:
+            self.spawn(self._disconnect, uuid)
+        else:
+            self._disconnect(uuid)
 
     def _disconnect(self, uuid: str) -> None:
         self._play(uuid, self.park_config.prompt_disconnect)
@@ -496,7 +498,7 @@ class ParkService:
             domain = self.domain or self.resolve_domain()
             self.esl.uuid_transfer_inline(uuid, ["answer", ("voicemail", f"default {domain} {box}")])
         elif "/" in target:
-            dial = target.replace("{domain}", self.domain or self.resolve_domain())
+            dial = target.replace("{domain}", self.domain or self.resolve_domain())  # as user_dial_string
             self.esl.uuid_transfer_inline(uuid, [("bridge", dial)])
         else:
             self.esl.uuid_transfer(uuid, target, "XML", self.config.switch.context)

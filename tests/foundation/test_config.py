@@ -208,3 +208,29 @@ def test_empty_directories_and_malformed_database_url_are_refused():
     assert any(line.startswith("database.embedded_dir: must not be empty") for line in lines)
     assert any(line.startswith("database.url: is not a valid PostgreSQL URL") for line in lines)
     assert not any("Hunter2" in line for line in lines)
+
+
+@pytest.mark.parametrize("fallback, expected", [
+    ("", None),
+    ("1000", None),
+    ("voicemail:1001", None),
+    ("user/1005@{domain}", None),
+    ("sofia/gateway/pstn/+15551234567", None),
+    ("voicemail:bob", 'the mailbox after "voicemail:" must be 2 to 9 digits'),
+    ("nonsense stuff", 'is not "voicemail:<box>", a number'),
+    ("user/1002@$${domain}", 'write {domain} for the switch\'s domain'),
+    ("user/1002@a,user/1003@a", "cannot be sent as a fallback dial string (one target only): inline application argument: contains ','"),
+    ("user/10 02@a", "a dial string has no spaces"),
+])
+def test_park_fallback_forms(fallback, expected):
+    for where in ("park", "orbits"):
+        data = example()
+        if where == "park":
+            data["park"]["fallback"] = fallback
+        else:
+            data["orbits"][0]["fallback"] = fallback
+        if expected is None:
+            parse(data, {})
+            continue
+        key = "park.fallback" if where == "park" else "orbits[0].fallback"
+        assert any(line.startswith(f"{key}: ") and expected in line for line in problems(data)), problems(data)

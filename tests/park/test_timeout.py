@@ -2,6 +2,8 @@
 the parker is rung with "Parked <orbit>: <caller>", unanswered/busy/unregistered uses an attempt,
 the caller hears hold music in between, and used-up attempts go to the fallback."""
 
+from fscontrol.esl import CommandError
+
 from .conftest import until
 
 REFERRED_BY_BOB = {"referred_by_user": "1002"}
@@ -81,3 +83,29 @@ def test_dialled_directly_nobody_is_rung_and_the_voicemail_fallback_takes_it(mak
     assert site.log_actions(orbit) == ["park", "fallback"]
     alice.hangup()
     until(lambda: site.switch.voicemails == [("1002", "1001")])
+
+
+def test_a_fallback_the_switch_refuses_disconnects_the_call_instead_of_stranding_it(make_site):
+    """The switch answers -ERR to the fallback transfer: the caller is not left in park with
+    the orbit already free, but hears the disconnect prompt and is hung up."""
+    site = make_site(timeout=1, fallback="user/1003@{domain}")
+    alice = site.switch.register("1001", "Alice")
+
+    def refused(uuid, apps, timeout=None):
+        raise CommandError("transfer refused", command="uuid_transfer")
+    site.esl.uuid_transfer_inline = refused
+    call = alice.dial("*70")
+    orbit = site.orbit_of(alice)
+    alice.wait_idle(6)
+    assert site.rec.played[call.uuid][-1] == site.config.park.prompt_disconnect
+    assert site.log_actions(orbit) == ["park", "fallback"]
+    assert site.service.store.by_orbit(orbit) is None
+
+
+def test_fallback_dial_string_gets_the_switch_domain(make_site):
+    site = make_site(timeout=1, fallback="user/1003@{domain}")
+    alice, carol = site.switch.register("1001", "Alice"), site.switch.register("1003", "Carol")
+    carol.auto_answer()
+    alice.dial("*70")
+    site.orbit_of(alice)
+    alice.wait_connected("1003", timeout=6)
