@@ -92,6 +92,7 @@ def start_live_backend():
     config = load(LIVE_TOML, env={})
     switch = LiveSwitch(host, port, password, context=config.switch.context).start()
     switch.hangup_all()
+    switch.forget_phones(u.extension for u in config.users)
     return Backend("live", switch, host, port, password)
 
 

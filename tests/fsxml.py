@@ -4,14 +4,18 @@ simulated switch exactly as FreeSWITCH would see it.
 
 Reproduced: line by line; `$${var}` expanded from preprocessor variables (unknown ones become
 empty); lines containing `<include>`, `</include>` or `<?` dropped whole; `X-PRE-PROCESS`
-`set`, `exec-set` (only `printenv NAME`, the form our conf uses) and `include` (a glob relative
-to the including file's directory, in sorted order). Not reproduced: `exec`, `<!--#` comments."""
+`set`, `exec-set` (the command run by /bin/sh with the given environment) and `include` (a
+glob relative to the including file's directory, in sorted order). Not reproduced: `exec`,
+`<!--#` comments. Stricter than FreeSWITCH on purpose (an error here, silently skipped there):
+an include of a missing file, a line naming X-PRE-PROCESS that is not one; `set` values lose
+trailing spaces too."""
 
 from __future__ import annotations
 
 import glob
 import os
 import re
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -57,13 +61,14 @@ def _file(path: Path, values, env, out, depth):
             name, _, value = data.partition("=")
             values[name.strip()] = value.strip()
         elif cmd == "exec-set":
+            # switch_xml.c preprocess_exec_set: the command runs through /bin/sh (system());
+            # output that is not empty is kept, less its trailing line breaks. So a variable
+            # that is set but empty makes `printenv X` print "\n": the value becomes "".
             name, _, command = data.partition("=")
-            words = command.split()
-            if len(words) != 2 or words[0] != "printenv":
-                raise PreprocessError(f"{path}: exec-set other than `printenv NAME`: {data}")
-            value = env.get(words[1], "").strip()
-            if value:
-                values[name.strip()] = value
+            output = subprocess.run(["/bin/sh", "-c", command], env=dict(env), capture_output=True,
+                                    text=True, timeout=10).stdout
+            if output:
+                values[name.strip()] = output.rstrip("\r\n")
         elif cmd == "include":
             pattern = data if os.path.isabs(data) else str(path.parent / data)
             matches = sorted(glob.glob(pattern))

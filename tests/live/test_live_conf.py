@@ -58,6 +58,20 @@ def test_event_socket_on_loopback_with_password_from_environment():
     assert (s["listen-ip"], s["listen-port"], s["password"]) == ("127.0.0.1", "8021", "s3cret")
 
 
+def test_preprocessor_exec_set_keeps_what_freeswitch_keeps(tmp_path):
+    """As switch_xml.c: the command's output, less trailing line breaks, when it printed
+    anything; so `printenv` of a set-but-empty variable yields "" (why vars.xml uses echo)."""
+    (tmp_path / "freeswitch.xml").write_text(
+        '<X-PRE-PROCESS cmd="set" data="a=kept"/>\n'
+        '<X-PRE-PROCESS cmd="exec-set" data="a=printenv X"/>\n'
+        '<X-PRE-PROCESS cmd="set" data="b=kept"/>\n'
+        '<X-PRE-PROCESS cmd="exec-set" data="b=printenv UNSET_VAR"/>\n')
+    _, values = fsxml.preprocess(tmp_path, env={"X": ""})
+    assert values["a"] == "" and values["b"] == "kept"
+    _, values = fsxml.preprocess(tmp_path, env={"X": "v"})
+    assert values["a"] == "v"
+
+
 def test_module_configurations_present(root):
     names = {c.get("name") for c in fsxml.section(root, "configuration")}
     for needed in ("switch.conf", "modules.conf", "console.conf", "logfile.conf", "event_socket.conf",
