@@ -357,4 +357,4 @@ class Api:
         return "-ERR Conference %s not found\n" % (words[0] if words else "")
 
     def valet_info(self, arg):
-        return "<lots>\n</lots>\n"
+        return self.sw.valet.info(arg)

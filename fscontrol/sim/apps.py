@@ -53,6 +53,7 @@ class Apps:
             "info": self.noop, "event": self.event, "multiset": self.multiset,
             "playback_terminators": self.noop, "hold": self.noop, "unhold": self.noop,
             "send_display": self.noop, "sched_hangup": self.noop, "record_session": self.noop,
+            "valet_park": lambda ch, data: self.sw.valet.park(ch, data),
         }
 
     def lookup(self, name):
@@ -327,10 +328,11 @@ class Apps:
             ch.bridged = peer
             ch.other_leg, ch.other_type = peer, "originator"
             # switch_ivr_multi_threaded_bridge sets the peer to CS_CONSUME_MEDIA, sends it
-            # INDICATE_BRIDGE, then sets CS_EXCHANGE_MEDIA. A loopback peer's thread runs the first
-            # state before the second is set (s05, the intercepted caller); a null channel's does
-            # not (s03). A race in the real switch; this is what the recordings showed.
-            if ch.kind == "loopback":
+            # INDICATE_BRIDGE, then sets CS_EXCHANGE_MEDIA. An intercepted caller, whose thread is
+            # still unwinding its own bridge attempt, reports the first state too (s05); an idle
+            # peer only the second (s03 parked, s06 the valet retriever). A race in the real
+            # switch; this is what the recordings showed.
+            if ch.intercepted:
                 ch.set_state("CS_CONSUME_MEDIA")
             ch.set_state("CS_EXCHANGE_MEDIA")
         self.sw.notify()
@@ -372,6 +374,7 @@ class Apps:
             c.hangup("PICKED_OFF")
         target.other_leg, target.other_type = ch, "originator"
         ch.other_leg, ch.other_type = target, "originatee"
+        target.intercepted = True                   # CF_INTERCEPTED
         target.post("uuid_bridge", ch, "b")
         ch.pending_bridge = (target, "a")
 

@@ -88,6 +88,7 @@ class Channel:
         self.current_app_data = ""
         self.parked = False
         self.held = False
+        self.intercepted = False
         self.greenlet = None
         self.done = gevent.event.Event()
         self.phone = None

@@ -12,6 +12,7 @@ from gevent.server import StreamServer
 from .api import Api
 from .apps import Apps
 from .conference import Conferences
+from .valet import Valet
 from .dialplan import Dialplan
 from .events import Event, Identity
 from .phones import Phone
@@ -41,6 +42,7 @@ class SimSwitch(Changes):
         self.phones = {}
         self.known_users = set()
         self.conferences = Conferences(self)
+        self.valet = Valet(self)
         self.calls = {}                         # caller uuid -> (callee uuid, bridged at): the sqldb `calls` table
         self.voicemails = []
         self._channels = {}

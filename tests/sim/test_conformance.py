@@ -11,9 +11,7 @@ from fscontrol.sim.replay import replay
 
 from sim_traces import CONFORMANCE, TRACE_CONTEXT, TRACES
 
-KNOWN_GAPS = {
-    "s06_native_valet_park": "valet_park / valet_info (mod_valet_parking) are not simulated",
-}
+KNOWN_GAPS = {}     # scenario -> why the simulator still differs from the recording (run as xfail)
 
 SCENARIOS = sorted(os.path.basename(p)[:-6] for p in glob.glob(os.path.join(TRACES, "s*.jsonl")))
 _results = {}

@@ -238,3 +238,36 @@ def test_conference_members_floor_and_list(switch, client):
     client.send("api uuid_kill %s\n\n" % second[2])
     client.reply()
     until(lambda: listing() == "+OK No active conferences.\n")
+
+
+def test_valet_auto_in_from_a_bridge_parks_the_partner_and_a_slot_dial_retrieves(switch, client):
+    """mod_valet_parking's transfer case (not in s06): `auto in` on a bridged leg sends its
+    partner to the slot with a ticket and hangs the parker up; dialling the slot retrieves."""
+    import json
+    client.auth()
+    a, b = "aaaaaaaa-0000-0000-0000-00000000000a", "aaaaaaaa-0000-0000-0000-00000000000b"
+    for u, n in ((a, 1001), (b, 1002)):
+        client.send("api originate {origination_uuid=%s}null/%d &park()\n\n" % (u, n))
+        assert client.reply().body.startswith("+OK")
+    until(lambda: len(switch.channels()) == 2 and all(ch.parked for ch in switch.channels()))
+    client.send("api uuid_bridge %s %s\n\n" % (a, b))
+    client.reply()
+    until(lambda: switch.find(b) is not None and switch.find(b).bridged is not None)
+    client.send("api uuid_setvar %s park_after_bridge true\n\n" % b)    # b waits while a leaves
+    client.reply()
+    client.send("api uuid_transfer %s 'valet_park:lot1 auto in 7001 7010' inline\n\n" % a)
+    assert client.reply().body == "+OK\n"
+
+    def info():
+        client.send("api valet_info lot1\n\n")
+        return client.reply().body
+
+    until(lambda: switch.find(a) is None, timeout=5)              # the parker is hung up
+    until(lambda: '<extension uuid="%s">7001</extension>' % b in info(), timeout=5)
+    assert switch.valet.parked_in("lot1") == {"7001": b}
+    client.send("api originate {origination_caller_id_number=1003}loopback/valet-7001/trace &park()\n\n")
+    assert client.reply().body.startswith("+OK")
+    until(lambda: info() == '<lots>\n  <lot name="lot1">\n  </lot>\n</lots>\n')
+    client.send("api show calls as json\n\n")
+    rows = json.loads(client.reply().body)["rows"]
+    assert any(r["uuid"] == b and r["b_name"] == "loopback/valet-7001-b" for r in rows)
