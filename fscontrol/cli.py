@@ -35,6 +35,7 @@ def cmd_check(args) -> int:
     from .config import load
     from .errors import ProblemsError
     from .render import render_files
+    args.file = args.file or args.config
     try:
         config = load(args.file)
         render_files(config)     # the render safety checks and the rendered output's validation
@@ -154,14 +155,14 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         if kwargs.get("prog", "").startswith("fscontrol ") and "-" in self.prefix_chars:
             self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                              help="show tracebacks and debug logs")
+                              help="show tracebacks and debug logging")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="fscontrol",
         description="Enterprise-voice features (call park, group pickup, call via work) for FreeSWITCH.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                 parser_class=_Parser)
 
@@ -175,12 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Validate a configuration, and that it renders to a safe, valid "
                                    "dialplan (nothing is written), and print every problem with "
                                    "its key path. Exit 0 when valid, 2 when not.")
-    p.add_argument("file", metavar="CONFIG", help="the TOML file to check")
+    p.add_argument("file", metavar="CONFIG", nargs="?",
+                   help="the TOML file to check (default: --config)")
+    _config_arg(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("render", help="render the FreeSWITCH dialplan and config files",
                        description="Render the dialplan and configuration files from templates/ "
-                                   "for CONFIG into DIR (validated before writing).")
+                                   "for the configuration FILE into DIR (validated before writing).")
     _config_arg(p)
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output directory")
     p.set_defaults(func=cmd_render)
@@ -243,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if "--debug" in getattr(args, "args", ()):   # simulate passes its options through
+        args.args = [a for a in args.args if a != "--debug"]
+        args.debug = True
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.debug:  # it logs every pg_ctl command line and its output at INFO

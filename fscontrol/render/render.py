@@ -94,12 +94,16 @@ def render_to(config: Config, out_dir) -> list[Path]:
     replaced atomically. Returns the paths written. Nothing is written when validation fails."""
     files = render_files(config)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in files.items():
-        path = out / name
-        write_atomic(path, text.encode("utf-8"))
-        written.append(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            path = out / name
+            write_atomic(path, text.encode("utf-8"))
+            written.append(path)
+    except OSError as e:
+        where = e.filename or out
+        raise RenderError([("--out", f"cannot write {where}: {e.strerror or e}")]) from None
     return written
 
 

@@ -38,6 +38,27 @@ def test_check_lists_every_problem_with_key_path_and_exits_2(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_check_takes_the_config_like_every_other_command(tmp_path):
+    by_option = fscontrol("check", "--config", str(EXAMPLE))
+    by_env = fscontrol("check", env={"FSCONTROL_CONFIG": str(EXAMPLE)})
+    assert by_option.returncode == 0 and "ok" in by_option.stdout, by_option.stderr
+    assert by_env.returncode == 0 and "ok" in by_env.stdout, by_env.stderr
+
+
+def test_render_into_a_file_instead_of_a_directory_is_one_line_exit_2(tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("x")
+    result = fscontrol("render", "--config", str(EXAMPLE), "--out", str(target))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"fscontrol: --out: cannot write {target}: ")
+    assert "unexpected" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_simulate_accepts_debug_like_every_command():
+    result = fscontrol("simulate", "--debug", "--help")
+    assert result.returncode == 0 and "--port" in result.stdout, result.stderr
+
+
 def test_check_reports_what_cannot_be_rendered_safely(tmp_path):
     """A value the loader accepts but the renderer refuses is found by `check`, before a deploy."""
     bad = tmp_path / "bad.toml"
