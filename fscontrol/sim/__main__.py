@@ -2,7 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+from ..errors import FscontrolError
+
+
+class SimulateError(FscontrolError):
+    """`fscontrol simulate` cannot start (e.g. its port is taken)."""
+
+    id = "simulate-failed"
 
 _SUMMARISED = {"CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_PROGRESS", "CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE",
                "CHANNEL_PARK", "CHANNEL_UNPARK", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_EXECUTE",
@@ -51,8 +60,13 @@ def main(argv=None):
     sw.add_listener(show)
     for user in args.register:
         sw.register(user).auto_answer()
-    sw.start()
-    print("simulated FreeSWITCH listening on %s:%d (password %s)" % (args.host, sw.port, args.password), flush=True)
+    try:
+        sw.start()
+    except OSError as e:
+        why = os.strerror(e.errno) if isinstance(e.errno, int) and e.errno > 0 else (e.strerror or e)
+        raise SimulateError("cannot listen on %s:%d: %s" % (args.host, args.port, why)) from None
+    said = "ClueCon, the default" if args.password == "ClueCon" else "set by --password"
+    print("simulated FreeSWITCH listening on %s:%d (password %s)" % (args.host, sw.port, said), flush=True)
     try:
         while not sw.is_shut_down:
             gevent.sleep(0.5)
@@ -64,4 +78,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except FscontrolError as e:
+        print("fscontrol simulate: %s" % e, file=sys.stderr)
+        sys.exit(e.exit_code)

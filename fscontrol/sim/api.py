@@ -29,7 +29,7 @@ class Api:
             "version": self.version, "hostname": self.hostname, "global_getvar": self.global_getvar,
             "global_setvar": self.global_setvar, "eval": self.eval, "conference": self.conference,
             "valet_info": self.valet_info, "uuid_setvar_multi": self.uuid_setvar_multi,
-            "sofia": self.sofia,
+            "sofia": self.sofia, "local_stream": self.local_stream,
         }
 
     def execute(self, cmd, arg, after=None):
@@ -121,6 +121,33 @@ class Api:
 
     def sofia(self, arg):
         return "-ERR no reply\n"
+
+    def local_stream(self, arg):
+        """mod_local_stream's `local_stream` API (local_stream_function): the replies, missing
+        newlines included. A stopped stream leaves the table (its thread ends); `start` of an
+        unknown name launches it if local_stream.conf has it, else replies nothing."""
+        argv = arg.split()[:5]
+        if not argv:
+            return "-USAGE: <show|start|reload|stop|hup> <local_stream_name>\n"
+        sub, name = argv[0].lower(), argv[1] if len(argv) > 1 else None
+        streams = self.sw.local_streams
+        if sub == "hup" and name:
+            return "+OK hup stream: %s" % name if name in streams else ""
+        if sub in ("stop", "reload") and name:
+            if name not in streams:
+                return "-ERR Cannot locate local_stream %s!\n" % name
+            if sub == "stop":
+                streams.discard(name)
+            return "+OK"
+        if sub == "start" and name:
+            conf = self.sw.local_stream_conf
+            if name in streams or conf is None or name in conf:
+                streams.add(name)
+                return "+OK stream: %s" % name
+            return ""
+        if sub == "show":
+            return "-ERR local_stream show is not simulated\n"   # the sim knows no locations
+        return ""
 
     # -- originate -------------------------------------------------------------------------
     def originate(self, arg):

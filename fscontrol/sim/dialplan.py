@@ -6,6 +6,8 @@ import os
 import re
 import xml.etree.ElementTree as ET
 
+from ..errors import FscontrolError
+
 
 class Condition:
     def __init__(self, field, expression, brk, actions, anti_actions):
@@ -33,9 +35,34 @@ _PROFILE_FIELDS = {
 }
 
 
+def _read(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DialplanSourceError(f"dialplan {path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+
+
+def _raise(err):
+    raise DialplanSourceError(f"dialplan {err.filename}: cannot read: {err.strerror}")
+
+
+def _extension(ext):
+    conds = [Condition(c.get("field"), c.get("expression"), c.get("break", "on-false"),
+                       _actions(c, "action"), _actions(c, "anti-action"))
+             for c in ext.findall("condition")]
+    return Extension(ext.get("name", ""), ext.get("continue", "false") == "true", conds)
+
+
 def _actions(elem, tag):
     return [(a.get("application", ""), a.get("data", ""), a.get("inline", "false").lower() == "true")
             for a in elem.findall(tag)]
+
+
+class DialplanSourceError(FscontrolError):
+    """A dialplan source is missing, unreadable, malformed or holds no extension at all."""
+
+    id = "sim-dialplan"
 
 
 class Dialplan:
@@ -45,34 +72,60 @@ class Dialplan:
     def clear(self):
         self.contexts = {}
 
-    def load(self, source):
-        """source: an XML string, a file, or a directory of *.xml files (recursively)."""
+    def load(self, source, context="default"):
+        """source: an XML string, a file, or a directory of *.xml files (recursively) -> the number
+        of extensions loaded. Extensions outside any <context> (the rendered fscontrol dialplan, an
+        <include> the operator puts inside a context) go into `context`, as
+        fscontrol.render.render.in_context places them. In a directory, files without <context> or
+        <extension> (e.g. a local_stream configuration) are skipped. Raises DialplanSourceError for
+        a missing, unreadable or malformed source, and when the whole source has no extension."""
         if source is None:
-            return
+            return 0
         text = str(source)
         if text.lstrip().startswith("<"):
-            self._load_xml(text)
+            where, count = "inline XML", self._load_xml(self._parse(text, "inline XML"), context)
         elif os.path.isdir(text):
-            for root, _dirs, files in sorted(os.walk(text)):
+            where, count = text, 0
+            for root, dirs, files in os.walk(text, onerror=_raise):
+                dirs.sort()
                 for fn in sorted(files):
                     if fn.endswith(".xml"):
-                        with open(os.path.join(root, fn), encoding="utf-8") as f:
-                            self._load_xml(f.read())
+                        path = os.path.join(root, fn)
+                        count += self._load_xml(self._parse(_read(path), path), context)
+        elif os.path.exists(text):
+            where, count = text, self._load_xml(self._parse(_read(text), text), context)
         else:
-            with open(text, encoding="utf-8") as f:
-                self._load_xml(f.read())
+            raise DialplanSourceError(f"dialplan {text}: no such file or directory")
+        if count == 0:
+            raise DialplanSourceError(f"dialplan {where}: no <extension> found (an XML dialplan: "
+                                      f"<extension> elements, in a <context> or not)")
+        return count
 
-    def _load_xml(self, text):
-        root = ET.fromstring(text)
-        contexts = [root] if root.tag == "context" else root.iter("context")
-        for ctx in contexts:
-            exts = self.contexts.setdefault(ctx.get("name", "default"), [])
-            for ext in ctx.findall("extension"):
-                conds = []
-                for c in ext.findall("condition"):
-                    conds.append(Condition(c.get("field"), c.get("expression"), c.get("break", "on-false"),
-                                           _actions(c, "action"), _actions(c, "anti-action")))
-                exts.append(Extension(ext.get("name", ""), ext.get("continue", "false") == "true", conds))
+    @staticmethod
+    def _parse(text, where):
+        try:
+            return ET.fromstring(text)
+        except ET.ParseError as e:
+            raise DialplanSourceError(f"dialplan {where}: malformed XML: {e}") from None
+
+    def _load_xml(self, root, context):
+        """Extensions of every <context> go there, those outside any <context> into `context`."""
+        count = 0
+
+        def visit(elem, ctx):
+            nonlocal count
+            if elem.tag == "extension":
+                self.contexts.setdefault(ctx, []).append(_extension(elem))
+                count += 1
+                return
+            if elem.tag == "context":
+                ctx = elem.get("name", "default")
+                self.contexts.setdefault(ctx, [])
+            for child in elem:
+                visit(child, ctx)
+
+        visit(root, context)
+        return count
 
     def route(self, ch, exten, context):
         """Hunt `exten` in `context` for channel ch -> [(app, data)] or None when nothing matched."""

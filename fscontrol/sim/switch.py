@@ -13,7 +13,7 @@ from .api import Api
 from .apps import Apps
 from .conference import Conferences
 from .valet import Valet
-from .dialplan import Dialplan
+from .dialplan import Dialplan, DialplanSourceError
 from .events import Event, Identity
 from .phones import Phone
 from .server import CLOSE, Connection
@@ -45,6 +45,10 @@ class SimSwitch(Changes):
         self.valet = Valet(self)
         self.calls = {}                         # caller uuid -> (callee uuid, bridged at): the sqldb `calls` table
         self.voicemails = []
+        # mod_local_stream: the running streams, and the names its local_stream.conf holds (None:
+        # the sim reads no local_stream.conf, so `local_stream start NAME` starts any NAME)
+        self.local_streams = set()
+        self.local_stream_conf = None
         self._channels = {}
         self._connections = set()
         self._listeners = []
@@ -127,17 +131,26 @@ class SimSwitch(Changes):
 
     # -- dialplan ----------------------------------------------------------------------------
     def load_dialplan(self, source, replace=True):
-        """source: XML string, file, or directory. replace=False adds to what is loaded."""
-        if replace:
-            self._dialplan_sources = []
-            self.dialplan.clear()
-        self._dialplan_sources.append(source)
-        self.dialplan.load(source)
+        """source: XML string, file, or directory. replace=False adds to what is loaded. Extensions
+        outside any <context> go into this switch's context; raises DialplanSourceError (nothing
+        changes) for a missing, unreadable or malformed source or one without any extension."""
+        loaded = Dialplan()
+        if not replace:
+            loaded.contexts = {name: list(exts) for name, exts in self.dialplan.contexts.items()}
+        loaded.load(source, self.context)
+        self.dialplan.contexts = loaded.contexts
+        self._dialplan_sources = (self._dialplan_sources if not replace else []) + [source]
 
     def reload_dialplan(self):
-        self.dialplan.clear()
-        for src in self._dialplan_sources:
-            self.dialplan.load(src)
+        """reloadxml: re-read every source; if one no longer loads, the previous dialplan stays
+        (as FreeSWITCH keeps its XML when the new one fails to parse)."""
+        loaded = Dialplan()
+        try:
+            for src in self._dialplan_sources:
+                loaded.load(src, self.context)
+        except DialplanSourceError:
+            return
+        self.dialplan.contexts = loaded.contexts
 
     # -- channels ------------------------------------------------------------------------------
     def next_session_id(self):

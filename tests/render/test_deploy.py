@@ -40,9 +40,8 @@ def switch():
     received = []
     real = sw.api.table["reloadxml"]
     sw.api.table["reloadxml"] = lambda arg: (received.append("reloadxml"), real(arg))[1]
-    real_ls = sw.api.table.get("local_stream")
-    sw.api.table["local_stream"] = lambda arg: (received.append(f"local_stream {arg}"),
-                                                real_ls(arg) if real_ls else "+OK\n")[1]
+    real_ls = sw.api.table["local_stream"]
+    sw.api.table["local_stream"] = lambda arg: (received.append(f"local_stream {arg}"), real_ls(arg))[1]
     sw.received = received
     yield sw
     sw.stop()
