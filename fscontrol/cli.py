@@ -115,6 +115,7 @@ def cmd_park(args) -> int:
     store = ParkStore(open_database(config, upgrade=False, require_current=True))
     client = make_client(config, heartbeat_interval=None)
     try:
+        mark = store.last_log_id()
         try:
             client.connect(timeout=5)
             if not client.uuid_exists(args.uuid):
@@ -127,18 +128,23 @@ def cmd_park(args) -> int:
             raise FscontrolError(f"park {args.uuid}: {e}") from None
         except EslError as e:
             raise FscontrolError(f"switch unreachable: {e}") from None
-        # The controller parks it on the CHANNEL_PARK the transfer causes; its row is the proof.
+        # The controller parks it on the CHANNEL_PARK the transfer causes and logs the outcome
+        # (parked at an orbit, or refused: no free orbit); the log row is the proof, and it
+        # stays when the call is retrieved or hangs up at once.
         deadline = time.monotonic() + args.wait
-        while (call := store.by_channel(args.uuid)) is None and time.monotonic() < deadline:
+        while (outcome := store.park_outcome(args.uuid, mark)) is None and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         client.stop()
         store.close()
-    if call is None:
+    if outcome is None:
         raise FscontrolError(f"{args.uuid}: sent to the park code {config.park.code}, but no "
                              f"controller parked it within {args.wait:g} s: is `fscontrol run` "
-                             f"running against this switch and database?")
-    print(f"{args.uuid}: parked at orbit {call.orbit}")
+                             f"running against this switch and database, and is its database up?")
+    if outcome["action"] == "park_refused":
+        reason = outcome["details"].get("reason", "refused")
+        raise FscontrolError(f"{args.uuid}: not parked: {reason}")
+    print(f"{args.uuid}: parked at orbit {outcome['orbit']}")
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,12 @@ def live_address():
     host, _, port = spec.rpartition(":")
     if not host or not port.isdigit():
         raise pytest.UsageError(f"{ENV_ESL}={spec!r}: expected host:port")
-    return host, int(port), os.environ.get(ENV_PASSWORD) or "ClueCon"
+    password = os.environ.get(ENV_PASSWORD) or "ClueCon"
+    # tests/live/conf/vars.xml hands it to the switch through `echo` in a shell: one plain word
+    if not re.fullmatch(r"[A-Za-z0-9._@%+=:-]{1,64}", password):
+        raise pytest.UsageError(f"{ENV_PASSWORD}: use one word of letters, digits and . _ @ % + = : - "
+                                f"(the test switch reads it through a shell)")
+    return host, int(port), password
 
 
 def sim_dialplan() -> str:

@@ -140,7 +140,7 @@ def load(path: str | os.PathLike, env: typing.Mapping[str, str] | None = None) -
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([("", f"{path} is not valid TOML: {e}")]) from None
-    return _relative_to(parse(data, env, str(path)), path.resolve().parent)
+    return _relative_to(parse(data, env, str(path)), path.absolute().parent)
 
 
 def _relative_to(config: Config, base: Path) -> Config:
@@ -236,6 +236,21 @@ def validate(config: Config) -> list[tuple[str, str]]:
     if total > numbers.MAX_TOTAL:
         p(("orbits", f"{total:,} orbits in all; at most {numbers.MAX_TOTAL:,}"))
 
+    # a fallback number must lead out of Call Park: to the park code it would park again
+    # (forever), to an orbit it would retrieve someone else's call
+    fallbacks = [("park.fallback", config.park.fallback)] + [
+        (f"orbits[{i}].fallback", r.fallback) for i, r in enumerate(config.orbits) if r.fallback]
+    for key, target in fallbacks:
+        if not target or "/" in target or target.startswith("voicemail:"):
+            continue
+        for code_key, code in codes.items():
+            if target == code:
+                p((key, f'"{target}" is {code_key}: the call would never leave Call Park'))
+        for i, rng in ranges:
+            if rng.contains(target):
+                p((key, f'"{target}" is an orbit of orbits[{i}]: the call would be bridged to '
+                        f'whatever is parked there'))
+
     pickup = [rng for i, rng in ranges if config.orbits[i].kind == "pickup"]
     seen: dict[str, int] = {}
     for i, g in enumerate(config.pickup_groups):
@@ -267,8 +282,9 @@ FALLBACK_NUMBER = re.compile(r"[0-9*#+]{1,32}")
 
 
 def _check_fallback(p, where: str, target: str | None) -> None:
-    """A park fallback is empty, `voicemail:<box>`, a number of our context, or a dial string
-    that the controller can send in an inline dialplan (`bridge:<dial string>`) as it is."""
+    """A park fallback is empty, `voicemail:<box>`, a number of our context (not a feature code
+    or an orbit: checked with the ranges), or a dial string that the controller can send in an
+    inline dialplan (`bridge:<dial string>`) as it is."""
     if not target:
         return
     if target.startswith("voicemail:"):
@@ -291,7 +307,7 @@ def _check_fallback(p, where: str, target: str | None) -> None:
     try:
         inline_dialplan([("bridge", target)])   # exactly what the fallback transfer sends
     except InvalidArgument as e:
-        p((where, f'"{target}" cannot be sent as a fallback dial string (one target only): {e}'))
+        p((where, f'"{target}" cannot be sent as a fallback dial string: {e}'))
 
 
 def _database_url_problem(url: str) -> str | None:

@@ -86,14 +86,16 @@ class ParkService:
         return settings_for(self.config, range_name)
 
     def resolve_domain(self) -> str:
-        d = self.park_config.presence_domain or self.config.switch.domain
+        """The users' domain (switch.domain, asked from the switch when it is a variable): for
+        dial strings, voicemail boxes and chat. BLF presence uses park.presence_domain when set."""
+        d = self.config.switch.domain
         if "${" in d:
             try:
                 d = self.esl.api("global_getvar domain").strip() or d
             except EslError as e:
                 log.warning("park: could not ask the switch for its domain: %s", e)
         self.domain = d
-        self.presence.domain = d
+        self.presence.domain = self.park_config.presence_domain or d
         return d
 
     def user_dial(self, extension: str) -> str:
@@ -217,7 +219,7 @@ class ParkService:
             log.warning("park: returning %s to %s failed: %s", uuid, parker, e)
             self._kill(rb)
             self.store.log_event("return_failed", uuid, rb, parker=parker, reason=str(e))
-            self._send_away(uuid, self.park_config.fallback, f"unparked {uuid}")
+            self._send_away(uuid, self.park_config.fallback)
             return
         self.store.log_event("returned_to_parker", uuid, rb, parker=parker)
 
@@ -470,7 +472,8 @@ class ParkService:
         # the disconnect prompt takes seconds: not while holding the call's lock
         self._send_away(call.channel_uuid, target, call.orbit, background=True)
 
-    def _send_away(self, uuid: str, target: str, label: str, background: bool = False) -> None:
+    def _send_away(self, uuid: str, target: str, orbit: str | None = None,
+                   background: bool = False) -> None:
         """To the fallback `target`; with none, or when the transfer fails, the disconnect
         prompt and hang-up (in a greenlet of its own when `background`): a call whose orbit is
         freed is never left in park with nobody watching it."""
@@ -480,7 +483,9 @@ class ParkService:
                 return
             except EslError as e:
                 log.error("park: fallback of %s to %s failed: %s; disconnecting the call",
-                          label, target, e)
+                          orbit or f"unparked {uuid}", target, e)
+                self.store.log_event("fallback_failed", uuid, orbit=orbit, target=target,
+                                     reason=str(e))
         if background:
             self.spawn(self._disconnect, uuid)
         else:

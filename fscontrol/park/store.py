@@ -234,6 +234,18 @@ class ParkStore:
             return [_call(r) for r in rows]
         return self._run(run)
 
+    def last_log_id(self) -> int:
+        """The newest call_log row's id (0 when empty): a mark to read what happens after it."""
+        return self._run(lambda c: c.execute(
+            "SELECT coalesce(max(id), 0) AS last FROM call_log").fetchone()["last"])
+
+    def park_outcome(self, channel_uuid: str, after_id: int) -> dict | None:
+        """The first park or park_refused row of the channel after `after_id`, or None yet."""
+        return self._run(lambda c: c.execute(
+            "SELECT * FROM call_log WHERE feature = 'park' AND id > %s AND channel_uuid = %s "
+            "AND action IN ('park', 'park_refused') ORDER BY id LIMIT 1",
+            (after_id, channel_uuid)).fetchone())
+
     def call_log(self, orbit: str | None = None) -> list[dict]:
         def run(conn):
             if orbit is None:

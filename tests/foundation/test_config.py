@@ -219,7 +219,9 @@ def test_empty_directories_and_malformed_database_url_are_refused():
     ("voicemail:bob", 'the mailbox after "voicemail:" must be 2 to 9 digits'),
     ("nonsense stuff", 'is not "voicemail:<box>", a number'),
     ("user/1002@$${domain}", 'write {domain} for the switch\'s domain'),
-    ("user/1002@a,user/1003@a", "cannot be sent as a fallback dial string (one target only): inline application argument: contains ','"),
+    ("user/1002@a,user/1003@a", "cannot be sent as a fallback dial string: inline application argument: contains ','"),
+    ("*70", "is park.code: the call would never leave Call Park"),
+    ("7042", "is an orbit of orbits[0]: the call would be bridged"),
     ("user/10 02@a", "a dial string has no spaces"),
 ])
 def test_park_fallback_forms(fallback, expected):

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from .conftest import ROOT, until
+from .conftest import ROOT, park_range, until, with_test_timing
 
 
 def run_cli(*args, env):
@@ -97,3 +97,20 @@ def test_parked_does_not_create_a_schema_it_reads(database, tmp_path):
     assert "has no fscontrol schema" in result.stderr and "fscontrol db upgrade" in result.stderr
     with database.connection() as conn:
         assert conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None
+
+
+def test_park_uuid_when_no_orbit_is_free_says_why(make_site, base_config, tmp_path):
+    config = with_test_timing(base_config, orbits=[park_range("tiny", "7000", "7000")])
+    site = make_site(config)
+    zed, alice, bob = (site.switch.register(u, n) for u, n in
+                       (("1009", "Zed"), ("1001", "Alice"), ("1002", "Bob")))
+    zed.dial("*70")
+    site.orbit_of(zed)                             # the only orbit is taken
+    bob.auto_answer()
+    alice.dial("1002")
+    alice.wait_connected("1002")
+    result = run_cli("park", alice.channel.uuid, "--config", _site_toml(site, tmp_path),
+                     env=db_env(site.database))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"fscontrol: {alice.channel.uuid}: not parked: no free orbit in tiny" in result.stderr
+    assert "no controller" not in result.stderr

@@ -98,7 +98,8 @@ def test_a_fallback_the_switch_refuses_disconnects_the_call_instead_of_stranding
     orbit = site.orbit_of(alice)
     alice.wait_idle(6)
     assert site.rec.played[call.uuid][-1] == site.config.park.prompt_disconnect
-    assert site.log_actions(orbit) == ["park", "fallback"]
+    assert site.log_actions(orbit) == ["park", "fallback", "fallback_failed"]
+    assert "transfer refused" in site.service.store.call_log(orbit)[-1]["details"]["reason"]
     assert site.service.store.by_orbit(orbit) is None
 
 
