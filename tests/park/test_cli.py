@@ -40,41 +40,41 @@ def test_parked_with_nothing_parked(migrated):
     assert result.returncode == 0 and result.stdout.strip() == "no parked calls"
 
 
-def test_park_uuid_parks_a_live_call_through_the_running_controller(make_site, tmp_path):
-    site = make_site()
-    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
-    bob.auto_answer()
-    alice.dial("1002")
-    alice.wait_connected("1002")
-    config = (ROOT / "fscontrol.example.toml").read_text().replace(
-        "esl_port = 8021", f"esl_port = {site.switch.port}")
-    (tmp_path / "site.toml").write_text(config)
-    uuid = alice.channel.uuid
-    env = db_env(site.database)
-    result = run_cli("park", uuid, "--config", str(tmp_path / "site.toml"), env=env)
-    assert result.returncode == 0, result.stderr
-    orbit = site.service.store.by_channel(uuid).orbit   # the command waited for it
-    assert result.stdout.strip() == f"{uuid}: parked at orbit {orbit}"
-    alice.wait_hearing("music")
-    assert site.service.store.by_orbit(orbit).parker is None
-    missing = run_cli("park", "0f9d7eee-d38c-4e6d-8c4b-70a0a82768b7", "--config",
-                      str(tmp_path / "site.toml"), env=env)
-    assert missing.returncode == 2 and "no channel" in missing.stderr
-
-
 def _site_toml(site, tmp_path):
+    """The example config pointed at the site's simulated switch, as a file for the CLI."""
     config = (ROOT / "fscontrol.example.toml").read_text().replace(
         "esl_port = 8021", f"esl_port = {site.switch.port}")
     (tmp_path / "site.toml").write_text(config)
     return str(tmp_path / "site.toml")
 
 
-def test_park_uuid_without_a_running_controller_says_so_and_exits_2(make_site, tmp_path):
-    site = make_site()
+def _alice_talking_to_bob(site):
     alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
     bob.auto_answer()
     alice.dial("1002")
     alice.wait_connected("1002")
+    return alice
+
+
+def test_park_uuid_parks_a_live_call_through_the_running_controller(make_site, tmp_path):
+    site = make_site()
+    alice = _alice_talking_to_bob(site)
+    uuid = alice.channel.uuid
+    site_toml = _site_toml(site, tmp_path)
+    env = db_env(site.database)
+    result = run_cli("park", uuid, "--config", site_toml, env=env)
+    assert result.returncode == 0, result.stderr
+    orbit = site.service.store.by_channel(uuid).orbit   # the command waited for it
+    assert result.stdout.strip() == f"{uuid}: parked at orbit {orbit}"
+    alice.wait_hearing("music")
+    assert site.service.store.by_orbit(orbit).parker is None
+    missing = run_cli("park", "0f9d7eee-d38c-4e6d-8c4b-70a0a82768b7", "--config", site_toml, env=env)
+    assert missing.returncode == 2 and "no channel" in missing.stderr
+
+
+def test_park_uuid_without_a_running_controller_says_so_and_exits_2(make_site, tmp_path):
+    site = make_site()
+    alice = _alice_talking_to_bob(site)
     site.stop()                                   # no controller any more: nobody would park it
     result = run_cli("park", alice.channel.uuid, "--wait", "0.5", "--config",
                      _site_toml(site, tmp_path), env=db_env(site.database))
@@ -83,14 +83,14 @@ def test_park_uuid_without_a_running_controller_says_so_and_exits_2(make_site, t
     assert "Traceback" not in result.stderr
 
 
-def test_park_refuses_a_malformed_uuid_naming_it(migrated, tmp_path):
+def test_park_refuses_a_malformed_uuid_naming_it(migrated):
     result = run_cli("park", "abc def", "--config", str(ROOT / "fscontrol.example.toml"),
                      env=db_env(migrated))
     assert result.returncode == 2
     assert result.stderr.strip() == "fscontrol: uuid: 'abc def' is not a channel uuid (letters, digits, - _ . only)"
 
 
-def test_parked_does_not_create_a_schema_it_reads(database, tmp_path):
+def test_parked_does_not_create_a_schema_it_reads(database):
     """A reader never migrates: an empty database is an error naming the fix, and stays empty."""
     result = run_cli("parked", "--config", str(ROOT / "fscontrol.example.toml"), env=db_env(database))
     assert result.returncode == 2
@@ -102,13 +102,10 @@ def test_parked_does_not_create_a_schema_it_reads(database, tmp_path):
 def test_park_uuid_when_no_orbit_is_free_says_why(make_site, base_config, tmp_path):
     config = with_test_timing(base_config, orbits=[park_range("tiny", "7000", "7000")])
     site = make_site(config)
-    zed, alice, bob = (site.switch.register(u, n) for u, n in
-                       (("1009", "Zed"), ("1001", "Alice"), ("1002", "Bob")))
+    zed = site.switch.register("1009", "Zed")
     zed.dial("*70")
     site.orbit_of(zed)                             # the only orbit is taken
-    bob.auto_answer()
-    alice.dial("1002")
-    alice.wait_connected("1002")
+    alice = _alice_talking_to_bob(site)
     result = run_cli("park", alice.channel.uuid, "--config", _site_toml(site, tmp_path),
                      env=db_env(site.database))
     assert result.returncode == 2, result.stdout + result.stderr
