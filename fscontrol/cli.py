@@ -5,15 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 import time
 import traceback
 
 from .errors import FscontrolError, NotImplementedYet
-
-# What `fscontrol park` accepts as a channel uuid: FreeSWITCH's, or an origination_uuid of that shape.
-UUID_ARG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 DEFAULT_CONFIG = os.environ.get("FSCONTROL_CONFIG", "fscontrol.toml")
 
@@ -107,10 +103,11 @@ def cmd_park(args) -> int:
     from .controller import make_client
     from .db import open_database
     from .esl import AuthenticationError, ChannelGone, CommandError, EslError, InvalidArgument
+    from .esl.commands import is_uuid
     from .errors import FscontrolError, SwitchAuthFailed
     from .park.store import ParkStore
     config = _load(args.config)
-    if not UUID_ARG.fullmatch(args.uuid):
+    if not is_uuid(args.uuid):
         raise FscontrolError(f"uuid: {args.uuid!r} is not a channel uuid (letters, digits, - _ . only)")
     store = ParkStore(open_database(config, upgrade=False, require_current=True))
     client = make_client(config, heartbeat_interval=None)

@@ -85,6 +85,11 @@ def check_uuid(field: str, value) -> str:
     return _check_re(field, value, _UUID, "uuid")
 
 
+def is_uuid(value: str) -> bool:
+    """Whether `value` may stand as a channel uuid in a command (what check_uuid accepts)."""
+    return bool(_UUID.match(value))
+
+
 def _check_reject(field: str, value, pattern: re.Pattern, why: str) -> str:
     value = check_line(field, value)
     m = pattern.search(value)
