@@ -173,7 +173,6 @@ def validate(config: Config) -> list[tuple[str, str]]:
     if "{ext}" not in s.user_dial_string:
         p(("switch.user_dial_string", f'"{s.user_dial_string}" has no {{ext}} placeholder'))
     _check_timing(p, "park", config.park.timeout, config.park.max_attempts)
-    _check_fallback(p, "park.fallback", config.park.fallback)
     if not 5 <= config.park.ringback_timeout <= 300:
         p(("park.ringback_timeout", f"{config.park.ringback_timeout} is outside 5-300 seconds"))
     if not DTMF_CODE.fullmatch(config.park.dtmf_code):
@@ -213,7 +212,6 @@ def validate(config: Config) -> list[tuple[str, str]]:
             p((f"{where}.{fld}", message))
         if r.kind == "park":
             _check_timing(p, where, r.timeout, r.max_attempts)
-            _check_fallback(p, f"{where}.fallback", r.fallback)
         else:
             for fld in ("music", "music_on_hold", "timeout", "max_attempts", "fallback"):
                 if getattr(r, fld) is not None:
@@ -236,20 +234,10 @@ def validate(config: Config) -> list[tuple[str, str]]:
     if total > numbers.MAX_TOTAL:
         p(("orbits", f"{total:,} orbits in all; at most {numbers.MAX_TOTAL:,}"))
 
-    # a fallback number must lead out of Call Park: to the park code it would park again
-    # (forever), to an orbit it would retrieve someone else's call
-    fallbacks = [("park.fallback", config.park.fallback)] + [
-        (f"orbits[{i}].fallback", r.fallback) for i, r in enumerate(config.orbits) if r.fallback]
-    for key, target in fallbacks:
-        if not target or "/" in target or target.startswith("voicemail:"):
-            continue
-        for code_key, code in codes.items():
-            if target == code:
-                p((key, f'"{target}" is {code_key}: the call would never leave Call Park'))
-        for i, rng in ranges:
-            if rng.contains(target):
-                p((key, f'"{target}" is an orbit of orbits[{i}]: the call would be bridged to '
-                        f'whatever is parked there'))
+    _check_fallback(p, "park.fallback", config.park.fallback, codes, ranges)
+    for i, r in enumerate(config.orbits):
+        if r.kind == "park":
+            _check_fallback(p, f"orbits[{i}].fallback", r.fallback, codes, ranges)
 
     pickup = [rng for i, rng in ranges if config.orbits[i].kind == "pickup"]
     seen: dict[str, int] = {}
@@ -281,10 +269,10 @@ def validate(config: Config) -> list[tuple[str, str]]:
 FALLBACK_NUMBER = re.compile(r"[0-9*#+]{1,32}")
 
 
-def _check_fallback(p, where: str, target: str | None) -> None:
-    """A park fallback is empty, `voicemail:<box>`, a number of our context (not a feature code
-    or an orbit: checked with the ranges), or a dial string that the controller can send in an
-    inline dialplan (`bridge:<dial string>`) as it is."""
+def _check_fallback(p, where: str, target: str | None, codes: dict[str, str],
+                    ranges: list[tuple[int, numbers.NumberRange]]) -> None:
+    """A park fallback is empty, `voicemail:<box>`, a number of our context, or a dial string
+    that the controller can send in an inline dialplan (`bridge:<dial string>`) as it is."""
     if not target:
         return
     if target.startswith("voicemail:"):
@@ -295,6 +283,15 @@ def _check_fallback(p, where: str, target: str | None) -> None:
         if not FALLBACK_NUMBER.fullmatch(target):
             p((where, f'"{target}" is not "voicemail:<box>", a number (0-9 * # +) or a dial '
                       f'string like "user/1005@{{domain}}"'))
+        # it must lead out of Call Park: to the park code (or another feature) it would park
+        # again, forever; to an orbit it would retrieve someone else's call
+        for code_key, code in codes.items():
+            if target == code:
+                p((where, f'"{target}" is {code_key}: the call would never leave Call Park'))
+        for i, rng in ranges:
+            if rng.contains(target):
+                p((where, f'"{target}" is an orbit of orbits[{i}]: the call would be bridged to '
+                          f'whatever is parked there'))
         return
     if "$" in target:
         p((where, f'"{target}" has a "$": write {{domain}} for the switch\'s domain (the '
