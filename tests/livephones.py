@@ -99,8 +99,7 @@ class LiveSwitch(Changes):
 
     def stop(self):
         try:
-            for user in list(self.phones):
-                self._set_mode(user, "")
+            self.forget_phones(list(self.phones))
         except EslError:
             pass
         self.esl.stop()
