@@ -24,11 +24,16 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+def _applied(conn) -> set[int]:
+    """Versions recorded in schema_migrations (none when the table does not exist yet)."""
+    if not conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]:
+        return set()
+    return {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+
+
 def pending(conn) -> list[str]:
     """The shipped migrations this database has not applied yet (all of them on a fresh one)."""
-    exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]
-    applied = ({row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-               if exists else set())
+    applied = _applied(conn)
     return [f"{v:04d}_{name}" for v, name, _ in migrations() if v not in applied]
 
 
@@ -43,7 +48,7 @@ def upgrade(conn) -> list[str]:
                             version integer PRIMARY KEY,
                             name text NOT NULL,
                             applied_at timestamptz NOT NULL DEFAULT now())""")
-        applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        applied = _applied(conn)
         done = []
         for version, name, sql in migrations():
             if version in applied:
