@@ -9,7 +9,8 @@ it, running the users' dialplan. Called, the users' dial string `loopback/{ext}/
 loopback/EXT-a and sends loopback/EXT-b (the handset) into the `phones` context, which answers,
 rings, rejects or answers late after the global variable `fscontrol_phone_mode_EXT` (set here
 with `global_setvar`; channels read globals when they lack the variable). Pressing keys is
-`uuid_recv_dtmf` on the switch-side leg, answering a ringing phone `uuid_answer`, hanging up
+`uuid_recv_dtmf <switch-side leg> ~DIGITS` (the `~` makes the switch treat them as a phone's
+keys, so bind_meta_app sees them), answering a ringing phone `uuid_answer`, hanging up
 `uuid_kill`. What the user hears and whom they talk to is worked out from events: bridges,
 loopback pairs, PLAYBACK/RECORD start and stop, conference membership. A ringing phone shows the
 caller id the switch rings it with (the loopback -b leg's caller profile is cloned from the -a
@@ -397,7 +398,9 @@ class LivePhone(PhoneWaits):
         side = self.sw.switch_side(leg)
         if side is None:
             raise RuntimeError("phone %s: the switch side of its call is not known yet" % self.user)
-        self.sw.api("uuid_recv_dtmf %s %s" % (side.uuid, digits))
+        # "~": received as a phone's keys; without it the switch queues them with
+        # DTMF_FLAG_SKIP_PROCESS and bind_meta_app never sees them (switch_channel.c)
+        self.sw.api("uuid_recv_dtmf %s ~%s" % (side.uuid, digits))
 
     def hangup(self, cause=None):
         leg = self.channel

@@ -347,7 +347,12 @@ class Api:
         if ch is None:
             return NO_CHANNEL
         digits = parts[1] if len(parts) > 1 else ""
-        ch.post("dtmf", digits)
+        # switch_channel.c, switch_channel_queue_dtmf_string: the digits are queued with
+        # DTMF_FLAG_SKIP_PROCESS unless the string starts with "~"; with that flag
+        # switch_core_session_recv_dtmf (switch_core_io.c) skips every receive hook, so
+        # bind_meta_app never sees them, while a bridge still passes them to the peer
+        process = digits.startswith("~")
+        ch.post("dtmf", digits[1:] if process else digits, process)
         return "+OK %s received DTMF %s.\n" % (ch.uuid, digits)
 
     def uuid_send_dtmf(self, arg):

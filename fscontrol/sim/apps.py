@@ -426,10 +426,15 @@ class Apps:
         app, _, arg = rest.partition("::")
         ch.meta_bindings[key] = (listen, flags, app, arg)
 
-    def on_dtmf(self, ch, digits):
+    def on_dtmf(self, ch, digits, process=True):
+        """Digits received on `ch`. A phone's keys (`process`) reach the receive hooks
+        (bind_meta_app); digits queued by uuid_recv_dtmf without "~" carry
+        DTMF_FLAG_SKIP_PROCESS: they are only dequeued (the DTMF event; a bridge sends them on
+        to the peer's endpoint, which the simulator does not model) and run no meta app."""
         for d in digits:
             ch.fire("DTMF", post=[("DTMF-Digit", d), ("DTMF-Duration", "2000"), ("DTMF-Source", "APP")])
-            ch.dtmf_log = getattr(ch, "dtmf_log", "") + d
+            if not process:
+                continue
             pending = getattr(ch, "meta_pending", False)
             if d == "*" and not pending:
                 ch.meta_pending = True

@@ -297,7 +297,7 @@ class Channel:
             if event_uuid_cmd is not None:
                 self.fire("PRIVATE_COMMAND", lead=event_uuid_cmd)
         elif kind == "dtmf":
-            self.sw.apps.on_dtmf(self, msg[1])
+            self.sw.apps.on_dtmf(self, msg[1], process=msg[2] if len(msg) > 2 else True)
         elif kind == "call":
             msg[1]()
 

@@ -1,5 +1,6 @@
 """Virtual phones and the dialplan executor, asserted on what callers experience."""
 import pytest
+from waiting import until
 
 from fscontrol.sim import SimSwitch
 from fscontrol.sim import dialstring
@@ -119,5 +120,46 @@ def test_meta_app_on_bridged_leg_runs_extension(sw):
     alice.wait_connected(to="1002")
     bob.send_dtmf("*1")
     bob.wait_for(lambda p: p.channel is not None and p.channel.vars.get("meta_ran") == "yes")
+    alice.hangup()
+    bob.wait_idle()
+
+
+@pytest.mark.parametrize("digits, meta_runs", [("*1", False), ("~*1", True)])
+def test_uuid_recv_dtmf_reaches_bind_meta_app_only_with_a_tilde(sw, digits, meta_runs):
+    """uuid_recv_dtmf queues its digits with DTMF_FLAG_SKIP_PROCESS unless they start with "~"
+    (switch_channel.c), and such digits skip bind_meta_app: a real switch ran no meta app for
+    `*1` and did for `~*1` (../shared/live-reports/README.md, 2026-12-01)."""
+    sw.load_dialplan("""<include><context name="default">
+      <extension name="b"><condition field="destination_number" expression="^(10\\d\\d)$">
+        <action application="bind_meta_app" data="1 b s execute_extension::park_dtmf XML features"/>
+        <action application="bridge" data="user/$1@fscontrol.test"/></condition></extension>
+      </context><context name="features">
+      <extension name="park_dtmf"><condition field="destination_number" expression="^park_dtmf$">
+        <action application="set" data="meta_ran=yes"/></condition></extension>
+      </context></include>""")
+    events = []
+    sw.add_listener(lambda ev: events.append(ev))
+    alice, bob = sw.register("1001"), sw.register("1002")
+    bob.auto_answer()
+    alice.dial("1002")
+    alice.wait_connected(to="1002")
+    leg = bob.channel
+    reply = sw.api.execute("uuid_recv_dtmf", "%s %s" % (leg.uuid, digits))
+    assert reply.startswith("+OK")
+    # the digits are dequeued either way: one DTMF event per digit on that leg
+    until(lambda: [e for e in events if e.name == "DTMF" and e.channel_uuid == leg.uuid],
+          message="the DTMF events")
+    if meta_runs:
+        bob.wait_for(lambda p: p.channel is not None and p.channel.vars.get("meta_ran") == "yes")
+    else:
+        until(lambda: len([e for e in events if e.name == "DTMF" and e.channel_uuid == leg.uuid]) == 2,
+              message="both digits dequeued")
+        # a meta app runs while its digit is handled: once the channel has handled what was
+        # queued after the digits, it would have run
+        handled = []
+        leg.post("call", lambda: handled.append(True))
+        until(lambda: handled, message="the channel to handle its queue")
+        assert "meta_ran" not in leg.vars
+        assert alice.connected_to() == "1002"
     alice.hangup()
     bob.wait_idle()
