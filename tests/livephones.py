@@ -14,9 +14,10 @@ keys, so bind_meta_app sees them), answering a ringing phone `uuid_answer`, hang
 `uuid_kill`. What the user hears and whom they talk to is worked out from events: bridges,
 loopback pairs, PLAYBACK/RECORD start and stop, conference membership. A ringing phone shows the
 caller id the switch rings it with (the loopback -b leg's caller profile is cloned from the -a
-leg's, so `origination_caller_id_name` reaches it). Media is also kept as a history per call
-(`heard()`), because a spoken number is one PLAYBACK_START/STOP per digit file and a short prompt
-may be over before a test looks: "heard the orbit announced, then was hung up" is a history."""
+leg's, so `origination_caller_id_name` reaches it). Media is also kept as a history
+(`heard()`), because a short prompt may be over before a test looks: "heard the orbit announced,
+then was hung up" is a history. A spoken number is one PLAYBACK_START/STOP whose path is a
+`file_string://` of digit files (mod_say_en through switch_say_file)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ class Leg:
         self.seen = False        # any event seen (False for a leg we are still originating)
         self.cid_name = None     # caller id shown on this leg (a ringing handset: who calls)
         self.cid_number = None
-        self.heard = []          # media kinds played to this handset or its switch side, in order
+        self.media = []          # (sequence, kind) of every media started on this leg
 
     @property
     def is_answered(self):
@@ -90,6 +91,8 @@ class LiveSwitch(Changes):
         self.legs = {}
         self.phones = {}
         self._dead = set()
+        self.ended = {}          # uuid -> Leg of destroyed legs: a phone's history needs its peers
+        self._media_seq = 0
         self.lamps = {}          # (proto, login) -> "busy" | "idle": what a BLF key would show
         Changes.__init__(self)
 
@@ -233,6 +236,7 @@ class LiveSwitch(Changes):
             leg.hangup_cause = ev.hangup_cause or leg.hangup_cause
             self.legs.pop(uuid, None)
             self._dead.add(uuid)
+            self.ended[uuid] = leg
             if leg.bridged and leg.bridged in self.legs and self.legs[leg.bridged].bridged == uuid:
                 self.legs[leg.bridged].bridged = None
             if leg.phone is not None:
@@ -240,10 +244,16 @@ class LiveSwitch(Changes):
         self.notify()
 
     def _heard(self, leg):
-        """Media started on a handset or on its switch side: the handset's user hears it."""
-        for handset in (leg, self.legs.get(leg.peer) if leg.peer else None):
-            if handset is not None and handset.phone is not None:
-                handset.heard.append(leg.playing[0])
+        """Media started on `leg`, recorded on the leg itself in stream order. Whose handset
+        hears it is decided when a phone asks (`LivePhone.heard`): the loopback pairing of a
+        leg may become known only after its media started, and a second call may ring the
+        phone before a prompt of the first one is over."""
+        self._media_seq += 1
+        leg.media.append((self._media_seq, leg.playing[0]))
+
+    def leg(self, uuid):
+        """A leg by uuid, live or ended."""
+        return self.legs.get(uuid) or self.ended.get(uuid) if uuid else None
 
     def _claim_called_handset(self, leg):
         """A loopback -b leg entering the phones context at EXT is EXT's handset ringing."""
@@ -417,12 +427,18 @@ class LivePhone(PhoneWaits):
 
     # -- what the user experiences --------------------------------------------------------------
     def heard(self):
-        """What the user heard played (music, prompt, tone, recording, ...) during the latest
-        call, current or ended, in order, repeats folded: e.g. ["prompt"] for a spoken orbit."""
-        if not self.calls:
-            return []
+        """What the user heard played (music, prompt, tone, recording, ...) in every call of
+        this phone since it was registered, current or ended, in order, repeats folded: e.g.
+        ["prompt"] for a spoken orbit. Media played to a handset's switch side (its loopback
+        peer, where the switch runs the call) count as well as media on the handset itself."""
+        media = []
+        for handset in self.calls:
+            media += handset.media
+            side = self.sw.leg(handset.peer)
+            if side is not None:
+                media += side.media
         out = []
-        for kind in self.calls[-1].heard:
+        for _seq, kind in sorted(media):
             if not out or out[-1] != kind:
                 out.append(kind)
         return out

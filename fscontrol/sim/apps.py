@@ -149,6 +149,10 @@ class Apps:
             except ValueError:
                 ms = 0
             return None if ms < 0 else ms / 1000.0
+        if path.startswith("file_string://"):
+            parts = [p for p in path[len("file_string://"):].split("!") if p]
+            durations = [self._duration(p) for p in parts]
+            return None if None in durations else sum(durations)
         return self.sw.file_duration
 
     def playback(self, ch, data, forever=False):
@@ -178,6 +182,16 @@ class Apps:
         self.playback(ch, data, forever=True)
 
     def say(self, ch, data):
+        """mod_say_en (en_say -> switch_ivr_play_file): one playback of a `file_string://` of
+        the sound files switch_say_file (switch_loadable_module.c) collects; `number iterated`
+        says one digits/N.wav per digit, as mod_say_en does. Other say types
+        are one file here (their exact files are not simulated)."""
+        words = data.split(None, 3)
+        if len(words) == 4 and words[0] == "en" and words[2] == "iterated" and words[3].strip():
+            files = ["digits/%s.wav" % c for c in words[3].strip() if c.isdigit()]
+            if files:
+                self.playback(ch, "file_string://" + "!".join(files))
+                return
         self.playback(ch, "say:" + data)
 
     # -- parking / transfer ------------------------------------------------------------------

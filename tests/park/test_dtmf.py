@@ -20,7 +20,8 @@ def test_caller_presses_park_code_callee_is_parked(make_site):
     orbit = site.orbit_of(bob)
     bob.wait_hearing("music")
     alice.wait_idle(5)
-    assert site.rec.played[presser] == [f"say:en number iterated {orbit}"]
+    # the orbit spoken digit by digit, as mod_say_en plays it (one file_string of digit files)
+    assert site.rec.played[presser] == ["file_string://" + "!".join(f"digits/{d}.wav" for d in orbit)]
     assert alice.messages == [(f"{orbit}@fscontrol.test", f"Bob parked at {orbit}")]
     call = site.service.store.by_orbit(orbit)
     assert (call.caller_number, call.caller_name, call.parker) == ("1002", "Bob", "1001")
