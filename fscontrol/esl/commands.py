@@ -240,6 +240,22 @@ def sendevent_message(name: str, headers: Mapping[str, object]) -> str:
     return "\n".join(lines)
 
 
+_CHAT_REJECT = re.compile(r"[|\x00-\x1f\x7f]|\$\{")
+
+
+def chat_command(proto: str, sender: str, to: str, text: str,
+                 content_type: str = "text/plain") -> str:
+    """``chat <proto>|<from>|<to>|<text>|<content-type>`` (mod_dptools' chat API splits on
+    ``|``, so no field may hold one). The content type is always sent: without it mod_sofia
+    sends the MESSAGE as text/html, which SIP phones answer with 415 (live run 2026-12-01)."""
+    fields = [_check_reject(name, value, _CHAT_REJECT, "chat fields are split on '|'")
+              for name, value in (("proto", proto), ("from", sender), ("to", to),
+                                  ("text", text), ("content type", content_type))]
+    if not all(fields):
+        raise InvalidArgument("chat: proto, from, to, text and content type must not be empty")
+    return "chat " + "|".join(fields)
+
+
 def uuid_command(verb: str, uuid: str, *args: str) -> str:
     return " ".join((verb, check_uuid("uuid", uuid)) + args)
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import gevent
 
 from ..esl import ChannelGone, CommandError, CommandTimeout, EslError
-from ..esl.commands import new_uuid
+from ..esl.commands import chat_command, new_uuid
 from .errors import CallBusy, NoOrbitAvailable, NotBridged, ParkError, ParkStoreUnavailable
 from .locks import CallLocks
 from .music import HoldMusic
@@ -300,15 +300,16 @@ class ParkService:
         return call
 
     def _announce_by_message(self, call: ParkedCall) -> None:
-        """SIP MESSAGE "<caller> parked at <orbit>" to the parker (`chat` API, trace s08); a phone
-        that does not take messages makes the switch answer "Not Sent", which is only logged."""
+        """SIP MESSAGE "<caller> parked at <orbit>" to the parker (`chat` API, trace s08), as
+        text/plain; a phone that does not take messages makes the switch answer "Not Sent",
+        which is only logged."""
         if not call.parker or not self.park_config.send_message:
             return
         domain = self.domain or self.resolve_domain()
         text = safe_name(f"{call.caller_name or call.caller_number} parked at {call.orbit}")
         try:
-            reply = self.esl.bgapi(f"chat sip|{call.orbit}@{domain}|{call.parker}@{domain}|{text}",
-                                   timeout=10)
+            reply = self.esl.bgapi(chat_command("sip", f"{call.orbit}@{domain}",
+                                                f"{call.parker}@{domain}", text), timeout=10)
             log.info("park: message to %s: %s", call.parker, reply.text.strip())
         except EslError as e:
             log.info("park: message to %s not sent: %s", call.parker, e)

@@ -107,12 +107,18 @@ class Api:
         if len(parts) < 4:
             return "-ERR Usage: chat <proto>|<from>|<to>|<message>|[<content-type>]\n"
         proto, frm, to, body = parts[:4]
+        ctype = parts[4] if len(parts) > 4 and parts[4] else None
         user = to.split("@")[0]
         phone = self.sw.phones.get(user)
-        delivered = phone is not None and phone.registered
+        # mod_dptools chat_api_function passes the 5th field as the type; without one mod_sofia
+        # sends text/html, which the phones answer 415 (baresip in the live run of 2026-12-01):
+        # a simulated phone takes text/plain only
+        delivered = phone is not None and phone.registered and ctype == "text/plain"
+        # switch_loadable_module.c, switch_core_chat_send_args: "type" only when given
         self.sw.fire_global("MESSAGE", post=[
-            ("proto", "global"), ("from", frm), ("to", to), ("skip_global_process", "true"),
-            ("blocking", "true"), ("dest_proto", proto)] + ([] if delivered else [("Delivery-Failure", "true")]),
+            ("proto", "global"), ("from", frm), ("to", to)] + ([("type", ctype)] if ctype else []) + [
+            ("skip_global_process", "true"), ("blocking", "true"), ("dest_proto", proto)]
+            + ([] if delivered else [("Delivery-Failure", "true")]),
             body=body)
         if delivered:
             phone.messages.append((frm, body))

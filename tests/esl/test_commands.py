@@ -298,3 +298,13 @@ def test_raw_api_cannot_carry_a_second_line(command):
         assert re.search(r"[\r\n\x00]", command)
         return
     assert sent == ["api " + command] and not re.search(r"[\r\n\x00]", command)
+
+
+def test_chat_command_sends_text_plain_and_refuses_a_field_separator():
+    from fscontrol.esl.commands import chat_command
+    assert chat_command("sip", "7000@d", "1002@d", "Alice parked at 7000") == \
+        "chat sip|7000@d|1002@d|Alice parked at 7000|text/plain"
+    with pytest.raises(InvalidArgument, match="text: contains '\\|'"):
+        chat_command("sip", "7000@d", "1002@d", "a|b")
+    with pytest.raises(InvalidArgument, match="to: contains a variable expansion"):
+        chat_command("sip", "7000@d", "${x}@d", "hi")

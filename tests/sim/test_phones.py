@@ -163,3 +163,16 @@ def test_uuid_recv_dtmf_reaches_bind_meta_app_only_with_a_tilde(sw, digits, meta
         assert alice.connected_to() == "1002"
     alice.hangup()
     bob.wait_idle()
+
+
+@pytest.mark.parametrize("content_type, reply", [("", "Error! Message Not Sent"),
+                                                 ("|text/html", "Error! Message Not Sent"),
+                                                 ("|text/plain", "Sent")])
+def test_chat_reaches_a_phone_only_as_text_plain(sw, content_type, reply):
+    """`chat` without a content type goes out as text/html and SIP phones answer 415 (live run
+    of 2026-12-01, baresip on mod_sofia); with `|text/plain` the phone takes it."""
+    bob = sw.register("1002")
+    got = sw.api.execute("chat", "sip|7000@fscontrol.test|1002@fscontrol.test|Alice parked at 7000"
+                         + content_type)
+    assert got == reply
+    assert bob.messages == ([("7000@fscontrol.test", "Alice parked at 7000")] if reply == "Sent" else [])
