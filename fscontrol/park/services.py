@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import gevent
 
-from ..esl import ChannelGone, CommandError, CommandTimeout, EslError
+from ..esl import ChannelGone, CommandError, CommandTimeout, ConnectionLost, EslError
 from ..esl.commands import chat_command, new_uuid
 from .errors import CallBusy, NoOrbitAvailable, NotBridged, ParkError, ParkStoreUnavailable
 from .locks import CallLocks
@@ -25,9 +25,15 @@ from .view import RangeSettings, settings_for
 log = logging.getLogger("fscontrol.park")
 
 # what a {} block, an inline dialplan or a caller-id name cannot carry: dropped from names
-_UNSAFE_NAME = re.compile(r"[,{}\[\]'\"|^()\x00-\x1f\x7f$]")
+_UNSAFE_NAME = re.compile(r"[,{}\[\]'\"|^()\x00-\x1f\x7f$\u202a-\u202e\u2066-\u2069]")
 # extra seconds the database deadline of a ring-back allows beyond ringback_timeout
 RINGBACK_GRACE = 10
+# retrying work the database refused: first delay, cap (seconds), doubling in between
+RETRY_BACKOFF = (0.5, 30.0)
+# set on a channel when it is parked, "<orbit>/<parker>": after a reconnect, a channel still in
+# park that carries it and has no row is re-adopted (its row was lost while the switch was away)
+VAR_PARKED = "fscontrol_parked"
+_IN_PARK_APPS = frozenset({"park", "playback", "endless_playback"})
 
 
 def now() -> datetime:
@@ -55,6 +61,8 @@ class ParkService:
         self._ringbacks: set[str] = set()  # ring-back legs this process is waiting on
         self.parked: set[str] = set()  # channel uuids parked (or being parked) by us
         self._greenlets: set[gevent.Greenlet] = set()
+        self._reconcile_retry: gevent.Greenlet | None = None
+        self._stale_ringbacks: set[str] = set()  # ring-backs placed blind: hang up once seen
 
     # -- plumbing --------------------------------------------------------------------------
     @property
@@ -77,8 +85,9 @@ class ParkService:
 
     def stop(self) -> None:
         """Stop timers and flows (the database keeps every parked call for the next start)."""
-        for g in list(self._timers.values()) + list(self._greenlets):
-            g.kill(block=False)
+        for g in list(self._timers.values()) + list(self._greenlets) + [self._reconcile_retry]:
+            if g is not None:
+                g.kill(block=False)
         self._timers.clear()
         self.store.close()
 
@@ -123,9 +132,41 @@ class ParkService:
         timer = gevent.spawn_later(delay, self._fire, call.channel_uuid)
         self._timers[call.channel_uuid] = timer
 
-    def _fire(self, uuid: str) -> None:
+    def _fire(self, uuid: str, failures: int = 0) -> None:
         self._timers.pop(uuid, None)
-        self.spawn(self.on_deadline, uuid)
+        self.spawn(self._deadline_due, uuid, failures)
+
+    @staticmethod
+    def retry_delay(failures: int) -> float:
+        first, cap = RETRY_BACKOFF
+        return min(cap, first * 2 ** failures)
+
+    def _deadline_due(self, uuid: str, failures: int) -> None:
+        """A deadline is due. Without the switch it waits: the reconcile after the reconnect
+        schedules it again (overdue, so at once). A database that does not answer: retried
+        with backoff until it does. Any other error: the fallback, never a stuck row."""
+        if not self.esl.connected:
+            log.warning("park: deadline of %s waits for the switch to come back", uuid)
+            return
+        try:
+            self.on_deadline(uuid)
+        except ParkStoreUnavailable as e:
+            delay = self.retry_delay(failures)
+            log.error("park: deadline of %s not handled, database unavailable (%s); retrying in %.1fs",
+                      uuid, e, delay)
+            self._timers[uuid] = gevent.spawn_later(delay, self._fire, uuid, failures + 1)
+        except Exception:
+            log.exception("park: deadline of %s failed; sending the call to the fallback", uuid)
+            self._fallback_after_error(uuid, "error while handling the deadline")
+
+    def _fallback_after_error(self, uuid: str, reason: str) -> None:
+        try:
+            with self.locks.hold(uuid):
+                call = self.store.by_channel(uuid)
+                if call is not None:
+                    self._fallback(call, reason)
+        except Exception:
+            log.exception("park: fallback of %s after an error failed too", uuid)
 
     def _cancel_timer(self, uuid: str) -> None:
         timer = self._timers.pop(uuid, None)
@@ -158,6 +199,14 @@ class ParkService:
         except EslError:
             pass
 
+    def _mark(self, call: ParkedCall) -> None:
+        """Tag the parked channel on the switch (see VAR_PARKED): the switch then knows the
+        call is ours even if its row is lost."""
+        try:
+            self.esl.uuid_setvar(call.channel_uuid, VAR_PARKED, f"{call.orbit}/{call.parker or ''}")
+        except EslError as e:
+            log.warning("park: could not tag %s at %s: %s", call.caller, call.orbit, e)
+
     def _parked_presence(self, call: ParkedCall) -> None:
         self.presence.publish(call.orbit, True, call.caller)
 
@@ -167,14 +216,15 @@ class ParkService:
         self.presence.publish(call.orbit, False)
 
     # -- parking ---------------------------------------------------------------------------
-    def park(self, request: ParkRequest) -> ParkedCall:
+    def park(self, request: ParkRequest, deadline_for=None) -> ParkedCall:
         """Allocate an orbit for a channel that is already answered and parked (park code, or the
         DTMF flow after its transfer), start hold music and the timer, publish presence."""
         self.parked.add(request.channel_uuid)
         try:
             with self.locks.hold(request.channel_uuid):
                 call = self.machine.park(request, self.ranges, self.park_config.allocation,
-                                         self._deadline_for)
+                                         deadline_for or self._deadline_for)
+                self._mark(call)
                 self._hold(call)
                 self._schedule(call)
         except BaseException:
@@ -186,22 +236,42 @@ class ParkService:
     def park_code(self, uuid: str, parker: str | None) -> ParkedCall | None:
         """A channel dialled (or was transferred to) the park code and sits in `park`."""
         name, number = self.party(uuid)
+        if parker and not self.is_user(parker):  # SIP said so; only our users park calls
+            log.warning("park: %s says it was transferred by %r, not a configured user: no parker",
+                        uuid, parker[:40])
+            parker = None
         try:
             call = self.park(ParkRequest(uuid, name, number, parker, "code"))
         except NoOrbitAvailable as e:
             log.warning("park: %s (%s) not parked: %s", number or uuid, uuid, e)
-            self.store.log_event("park_refused", uuid, reason=str(e), parker=parker)
-            # the call is not dropped: it hears the prompt and stays (parked) on the line
-            self._play(uuid, self.park_config.prompt_no_orbit)
-            if parker:
-                self._return_to_parker(uuid, parker, name or number)
+            self._refused(uuid, parker, name or number, str(e), self.park_config.prompt_no_orbit)
             return None
         except ParkStoreUnavailable as e:
             log.error("park: %s (%s) not parked, database unavailable: %s", number or uuid, uuid, e)
-            self._play(uuid, self.park_config.prompt_error)
+            self._refused(uuid, parker, name or number, f"database unavailable: {e}",
+                          self.park_config.prompt_error)
             return None
         self._announce_by_message(call)
         return call
+
+    def _refused(self, uuid: str, parker: str | None, caller: str, reason: str, prompt: str) -> None:
+        """A call sent to the park code that could not be parked (no free orbit, no database)
+        hears `prompt`, then goes back to the user who transferred it, else to the fallback,
+        else hears the disconnect prompt: it never waits in park with nobody watching."""
+        self.parked.discard(uuid)
+        self._log_quietly("park_refused", uuid, reason=reason, parker=parker)
+        self._play(uuid, prompt)
+        if parker:
+            self._return_to_parker(uuid, parker, caller)
+        else:
+            self._send_away(uuid, self.park_config.fallback)
+
+    def _log_quietly(self, action: str, uuid: str, *args, **details) -> None:
+        """A call_log row that is not worth failing a call for (the database may be the problem)."""
+        try:
+            self.store.log_event(action, uuid, *args, **details)
+        except ParkStoreUnavailable as e:
+            log.warning("park: %s of %s not logged: %s", action, uuid, e)
 
     def _return_to_parker(self, uuid: str, parker: str, caller: str) -> None:
         """No orbit for a call its parker already transferred away: ring the parker so the call
@@ -218,10 +288,10 @@ class ParkService:
         except (EslError, ChannelGone) as e:
             log.warning("park: returning %s to %s failed: %s", uuid, parker, e)
             self._kill(rb)
-            self.store.log_event("return_failed", uuid, rb, parker=parker, reason=str(e))
+            self._log_quietly("return_failed", uuid, rb, parker=parker, reason=str(e))
             self._send_away(uuid, self.park_config.fallback)
             return
-        self.store.log_event("returned_to_parker", uuid, rb, parker=parker)
+        self._log_quietly("returned_to_parker", uuid, rb, parker=parker)
 
     def park_dtmf(self, presser: str) -> ParkedCall | None:
         """The presser pressed park.dtmf_code in a bridged call: park its peer, tell the presser
@@ -277,6 +347,7 @@ class ParkService:
                     if gone:
                         self._freed(call)
                     return None
+                self._mark(call)
                 self._hold(call)
                 self._schedule(call)
         except CallBusy:
@@ -364,9 +435,22 @@ class ParkService:
             pass
 
     # -- the call ends while parked ----------------------------------------------------------
-    def abandoned(self, uuid: str, cause: str | None) -> None:
+    def abandoned(self, uuid: str, cause: str | None, failures: int = 0) -> None:
+        """A parked caller hung up. A database that does not answer does not lose it: retried
+        with backoff, so the call is recorded as `abandon` once the database is back."""
         if uuid not in self.parked:
             return
+        try:
+            self._abandoned(uuid, cause)
+        except ParkStoreUnavailable as e:
+            delay = self.retry_delay(failures)
+            log.error("park: hang-up of parked %s not recorded, database unavailable (%s); "
+                      "retrying in %.1fs", uuid, e, delay)
+            g = gevent.spawn_later(delay, self.spawn, self.abandoned, uuid, cause, failures + 1)
+            self._greenlets.add(g)
+            g.link(self._greenlets.discard)
+
+    def _abandoned(self, uuid: str, cause: str | None) -> None:
         with self.locks.hold(uuid):
             call = self.store.by_channel(uuid)
             if call is None:
@@ -383,6 +467,11 @@ class ParkService:
         with self.locks.hold(uuid):
             call = self.store.by_channel(uuid)
             if call is None or call.state is not State.PARKED:
+                return
+            if uuid not in self.esl.registry:  # hung up while its hangup could not be recorded
+                if self.machine.transition(call, State.ABANDONED, "abandon",
+                                           reason="channel gone at the deadline"):
+                    self._freed(call)
                 return
             if call.deadline > now() + timedelta(milliseconds=50):  # moved meanwhile
                 self._schedule(call)
@@ -421,14 +510,40 @@ class ParkService:
                 cause = "NO_ANSWER"
                 log.info("park: ring-back %s: %s", rb, e)
                 self._kill(rb)
+            except ConnectionLost as e:
+                self._not_asked(call, str(e))
+                return
             except EslError as e:
-                cause = f"SWITCH_UNREACHABLE ({e})"
+                cause = f"SWITCH_ERROR ({e})"
+            except Exception:
+                log.exception("park: ring-back of %s at %s failed", call.caller, call.orbit)
+                self._fallback_after_error(call.channel_uuid, "error while ringing the parker back")
+                return
             if cause is None:
                 self._answered(call, rb)
             else:
                 self._unanswered(call, cause)
         finally:
             self._ringbacks.discard(rb)
+
+    def _not_asked(self, call: ParkedCall, why: str) -> None:
+        """The switch could not be asked to ring the parker: that attempt is not counted and
+        the call waits in park; the reconcile after the reconnect retries it at once (a ring-back
+        leg the switch did create meanwhile is hung up there)."""
+        with self.locks.hold(call.channel_uuid):
+            current = self.store.by_channel(call.channel_uuid)
+            if (current is None or current.state is not State.RINGING_BACK
+                    or current.ringback_uuid != call.ringback_uuid):
+                return
+            back = self.machine.transition(current, State.PARKED, "ringback_failed",
+                                           cause="switch unreachable (attempt not counted)",
+                                           attempts=max(0, current.attempts - 1), deadline=now())
+        log.warning("park: ring-back of %s at %s not placed: %s; waiting for the switch",
+                    call.caller, call.orbit, why)
+        if back is not None and self.esl.connected:  # lost and already back: try again soon
+            self._schedule(back)
+        if call.ringback_uuid:
+            self._stale_ringbacks.add(call.ringback_uuid)
 
     def _answered(self, call: ParkedCall, rb: str) -> None:
         with self.locks.hold(call.channel_uuid):
@@ -485,8 +600,8 @@ class ParkService:
             except EslError as e:
                 log.error("park: fallback of %s to %s failed: %s; disconnecting the call",
                           orbit or f"unparked {uuid}", target, e)
-                self.store.log_event("fallback_failed", uuid, orbit=orbit, target=target,
-                                     reason=str(e))
+                self._log_quietly("fallback_failed", uuid, orbit=orbit, target=target,
+                                  reason=str(e))
         if background:
             self.spawn(self._disconnect, uuid)
         else:
@@ -510,18 +625,27 @@ class ParkService:
             self.esl.uuid_transfer(uuid, target, "XML", self.config.switch.context)
 
     # -- (re)connect --------------------------------------------------------------------------
-    def reconcile(self) -> None:
+    def reconcile(self, failures: int = 0) -> None:
         """The switch says which channels live; the database says what they mean. Parked calls
         whose channel is gone are freed; the others get their timers back (overdue ones fire at
         once) and their presence re-published; a ring-back nobody waits for any more counts as
-        an unanswered attempt."""
+        an unanswered attempt; a channel still in park that we tagged but that has no row is
+        re-adopted. A database that does not answer: retried with backoff."""
         self.resolve_domain()
         try:
             calls = self.store.all(self.controller_id)
         except ParkStoreUnavailable as e:
-            log.error("park: reconcile skipped, database unavailable: %s", e)
+            delay = self.retry_delay(failures)
+            log.error("park: reconcile postponed, database unavailable (%s); retrying in %.1fs", e, delay)
+            if self._reconcile_retry is not None:
+                self._reconcile_retry.kill(block=False)
+            self._reconcile_retry = gevent.spawn_later(delay, self.spawn, self.reconcile, failures + 1)
             return
         live = self.esl.registry
+        for rb in list(self._stale_ringbacks):  # placed while we lost the switch: nobody waits
+            self._stale_ringbacks.discard(rb)
+            if rb in live:
+                self._kill(rb)
         resumed = freed = 0
         for call in calls:
             try:
@@ -554,4 +678,40 @@ class ParkService:
                     resumed += 1
             except (ParkError, EslError) as e:
                 log.warning("park: reconcile of %s: %s", call.orbit, e)
-        log.info("park: reconciled %d parked call(s): %d resumed, %d freed", len(calls), resumed, freed)
+        adopted = self._adopt_orphans({c.channel_uuid for c in calls})
+        log.info("park: reconciled %d parked call(s): %d resumed, %d freed, %d re-adopted",
+                 len(calls), resumed, freed, adopted)
+
+    def _adopt_orphans(self, known: set) -> int:
+        """Channels still sitting in park (state CS_EXECUTE in park or its hold music) that we
+        tagged with VAR_PARKED but that have no row: parked again, due at once (ring-back to
+        their parker, else the fallback)."""
+        adopted = 0
+        for ch in self.esl.registry:
+            if (ch.uuid in known or ch.uuid in self.parked or ch.state != "CS_EXECUTE"
+                    or ch.application not in _IN_PARK_APPS):
+                continue
+            try:
+                tag = self.esl.uuid_getvar(ch.uuid, VAR_PARKED)
+            except EslError:
+                continue
+            if not tag:
+                continue
+            orbit, _, parker = tag.partition("/")
+            parker = parker if self.is_user(parker) else None
+            name, number = self.party(ch.uuid)
+            try:
+                call = self.park(ParkRequest(ch.uuid, name, number, parker, "readopt"),
+                                 deadline_for=lambda rng: now())
+            except (ParkError, EslError) as e:
+                log.error("park: %s tagged as parked at %s has no row and could not be re-adopted: %s",
+                          ch.uuid, orbit, e)
+                continue
+            log.warning("park: re-adopted %s (was at %s, its row was lost) at %s",
+                        call.caller, orbit, call.orbit)
+            adopted += 1
+        return adopted
+
+    def is_user(self, extension: str | None) -> bool:
+        """A configured [[users]] extension (the only parkers we accept, whatever SIP says)."""
+        return bool(extension) and any(u.extension == extension for u in self.config.users)

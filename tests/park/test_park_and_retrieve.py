@@ -106,16 +106,18 @@ def test_fifty_calls_parked_at_once_get_fifty_distinct_orbits(make_site):
     print(f"50 parks through the dialplan: {elapsed:.2f}s")
 
 
-def test_full_range_the_caller_hears_the_prompt_and_stays(make_site, base_config):
+def test_full_range_a_direct_call_hears_the_prompt_then_the_disconnect_prompt(make_site, base_config):
+    """Nobody transferred Bob to *70 and there is no fallback: he hears that no orbit is free,
+    then the disconnect prompt, and is hung up (left in park, nobody would ever come)."""
     config = with_test_timing(base_config, orbits=[park_range("tiny", "7000", "7000")])
     site = make_site(config)
     alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
     alice.dial("*70")
     site.orbit_of(alice)
     call = bob.dial("*70")
-    until(lambda: site.rec.played[call.uuid] == [site.config.park.prompt_no_orbit])
-    until(lambda: bob.hearing() == "silence")
-    assert bob.state == "talking"  # not dropped
+    bob.wait_idle()
+    assert site.rec.played[call.uuid] == [site.config.park.prompt_no_orbit,
+                                          site.config.park.prompt_disconnect]
     assert site.log_actions() == ["park", "park_refused"]
 
 

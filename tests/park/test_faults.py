@@ -1,0 +1,128 @@
+"""Faults across a parked call's life: the database or the switch gone for longer than a timeout,
+a row lost. The promise: a parked caller is never left on hold with nobody watching, and nothing
+is counted or recorded wrongly because a peer was away."""
+
+import logging
+from contextlib import contextmanager
+
+from fscontrol.db import Database
+
+from .conftest import until
+
+BAD = "postgresql://127.0.0.1:9/nowhere"
+
+
+@contextmanager
+def database_down(site):
+    """The park store's database stops answering (new and pooled connections alike)."""
+    store = site.service.store
+    good = store.database
+    store.close()
+    store._closed = False
+    store.database = Database(BAD, connect_timeout=1)
+    try:
+        yield
+    finally:
+        store.database = good
+
+
+def _park_direct(site, phone):
+    phone.dial("*70")
+    return site.orbit_of(phone)
+
+
+def test_a_deadline_missed_while_the_database_is_down_is_handled_once_it_is_back(make_site, caplog):
+    site = make_site(timeout=1, fallback="1003")
+    alice, carol = site.switch.register("1001", "Alice"), site.switch.register("1003", "Carol")
+    carol.auto_answer()
+    orbit = _park_direct(site, alice)
+    with caplog.at_level(logging.ERROR, "fscontrol.park"), database_down(site):
+        until(lambda: "not handled, database unavailable" in caplog.text, 10,
+              message="the deadline never tried the database")
+        assert alice.hearing() == "music"   # still parked: nothing decided without the database
+    alice.wait_connected("1003", timeout=40)
+    assert "fallback" in site.log_actions(orbit)
+
+
+def test_a_caller_who_hangs_up_while_the_database_is_down_is_recorded_as_abandoned(make_site, caplog):
+    site = make_site(timeout=1, fallback="")
+    alice = site.switch.register("1001", "Alice")
+    orbit = _park_direct(site, alice)
+    with caplog.at_level(logging.ERROR, "fscontrol.park"), database_down(site):
+        alice.hangup()
+        alice.wait_idle()
+        until(lambda: "hang-up of parked" in caplog.text, 10, message="the hang-up was not tried")
+    until(lambda: site.service.store.by_orbit(orbit) is None, 40, message="the orbit was never freed")
+    actions = site.log_actions(orbit)
+    assert actions[-1] == "abandon" and "disconnect" not in actions, actions
+
+
+def test_park_code_with_the_database_down_goes_back_to_the_transferring_user(make_site):
+    site = make_site()
+    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
+    bob.ring_forever()
+    with database_down(site):
+        call = alice.dial("*70", variables={"referred_by_user": "1002"})
+        bob.wait_ringing(10)
+        assert bob.channel.cid_name == "Not parked: Alice"
+        assert site.rec.played[call.uuid][0] == site.config.park.prompt_error
+        bob.answer()
+        alice.wait_connected("1002")
+
+
+def test_park_code_with_the_database_down_and_nobody_to_return_to_is_disconnected(make_site):
+    site = make_site(fallback="")
+    alice = site.switch.register("1001", "Alice")
+    with database_down(site):
+        call = alice.dial("*70")
+        alice.wait_idle(10)
+    assert site.rec.played[call.uuid] == [site.config.park.prompt_error,
+                                          site.config.park.prompt_disconnect]
+
+
+def test_switch_unreachable_across_the_deadline_uses_no_attempt(make_site, caplog):
+    """The event socket refuses connections while the deadline passes (calls stay up): the
+    deadline waits, and after the reconnect the parker's phone rings with the attempt intact."""
+    site = make_site(timeout=1, max_attempts=1, fallback="1003")
+    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
+    bob.ring_forever()
+    alice.dial("*70", variables={"referred_by_user": "1002"})
+    orbit = site.orbit_of(alice)
+    with caplog.at_level(logging.WARNING, "fscontrol.park"):
+        site.switch.refuse_connections()
+        site.switch.drop_connections()
+        until(lambda: "waits for the switch" in caplog.text, 10, message="the deadline did not wait")
+        assert alice.hearing() == "music" and bob.state == "idle"
+        site.switch.refuse_connections(False)
+    bob.wait_ringing(10)
+    assert bob.channel.cid_name.startswith("Parked %s" % orbit)
+    call = site.service.store.by_orbit(orbit)
+    assert call is not None and call.attempts == 1
+    bob.answer()
+    alice.wait_connected("1002")
+
+
+def test_a_channel_tagged_as_parked_whose_row_was_lost_is_re_adopted(make_site, caplog):
+    site = make_site(timeout=60, fallback="1003")
+    alice, carol = site.switch.register("1001", "Alice"), site.switch.register("1003", "Carol")
+    carol.auto_answer()
+    orbit = _park_direct(site, alice)
+    site.crash()
+    with site.database.connection() as conn:   # the row is lost while nobody watches
+        conn.execute("DELETE FROM parked_calls")
+    with caplog.at_level(logging.WARNING, "fscontrol.park"):
+        site.start()
+        until(lambda: "re-adopted" in caplog.text, 10, message="the orphan was not re-adopted")
+    # due at once: nobody to ring back, so the fallback
+    alice.wait_connected("1003", timeout=10)
+    parks = [r for r in site.service.store.call_log() if r["action"] == "park"]
+    assert [r["details"]["via"] for r in parks] == ["code", "readopt"], parks
+    assert parks[0]["orbit"] == orbit
+
+
+def test_a_stranger_named_by_sip_is_not_the_parker(make_site):
+    site = make_site()
+    alice = site.switch.register("1001", "Alice")
+    alice.dial("*70", variables={"referred_by_user": "1002|sip:x@evil|y"})
+    orbit = site.orbit_of(alice)
+    assert site.service.store.by_orbit(orbit).parker is None
