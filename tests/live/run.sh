@@ -6,12 +6,17 @@
 #   FSCONTROL_LIVE_CONF=DIR        the switch's conf dir is DIR (a copy of tests/live/conf):
 #                                  render the dialplan into DIR/fscontrol/ and reloadxml first
 #   FSCONTROL_LIVE_TIMEOUT=SECS    how long to wait for the event socket (default 90)
+#   FSCONTROL_LIVE_IMAGE=name:tag  the image compose runs (default: tests/live/Dockerfile's)
+#   SIGNALWIRE_TOKEN               SignalWire Personal Access Token, needed only to build that
+#                                  image (a build secret; README: Live tests)
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 COMPOSE=(docker compose -f tests/live/compose.yml)
 TIMEOUT=${FSCONTROL_LIVE_TIMEOUT:-90}
+# The image compose.yml runs when FSCONTROL_LIVE_IMAGE is not set (the two must agree).
+DEFAULT_IMAGE=fscontrol-live-freeswitch:1.10.12-deb
 export FSCONTROL_LIVE_PASSWORD="${FSCONTROL_LIVE_PASSWORD:-ClueCon}"
 
 started=""
@@ -28,6 +33,15 @@ if [ -z "${FSCONTROL_LIVE_ESL:-}" ]; then
         echo "test-live: FSCONTROL_LIVE_ESL is not set and no Docker daemon answers." >&2
         echo "  Start FreeSWITCH 1.10 yourself (README: Live tests) and run" >&2
         echo "  FSCONTROL_LIVE_ESL=127.0.0.1:8021 make test-live" >&2
+        exit 2
+    fi
+    # Compose builds the image when it is neither here nor pullable, and the build needs the token.
+    image="${FSCONTROL_LIVE_IMAGE:-$DEFAULT_IMAGE}"
+    if [ -n "${FSCONTROL_LIVE_IMAGE:-}" ] && ! docker image inspect "$image" >/dev/null 2>&1; then
+        docker pull -q "$image" >/dev/null 2>&1 || true
+    fi
+    if [ -z "${SIGNALWIRE_TOKEN:-}" ] && ! docker image inspect "$image" >/dev/null 2>&1; then
+        echo "test-live: the FreeSWITCH image $image must be built, which needs SIGNALWIRE_TOKEN (not set): create a SignalWire Personal Access Token (signalwire.com, your profile > Personal Access Tokens; README: Live tests) and run SIGNALWIRE_TOKEN=pat_... make test-live" >&2
         exit 2
     fi
     echo "test-live: starting FreeSWITCH (tests/live/compose.yml)"
