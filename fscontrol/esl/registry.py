@@ -24,6 +24,7 @@ DEFAULT_VARIABLES = frozenset({
     "dialed_user", "dialed_domain", "dialed_extension", "presence_id", "call_uuid",
     "origination_uuid", "other_loopback_leg_uuid", "sip_from_user", "sip_to_user",
     "effective_caller_id_name", "effective_caller_id_number", "current_application",
+    "last_bridge_to", "transfer_fallback_extension",
 })
 DEFAULT_VARIABLE_PREFIXES = ("fscontrol_",)
 
@@ -92,6 +93,11 @@ class ChannelRegistry:
     def get(self, uuid: str) -> Optional[Channel]:
         return self._channels.get(uuid)
 
+    def recent(self, uuid: str) -> Optional[Channel]:
+        """A live channel, or one destroyed lately (as last seen): who was on a leg that hung up
+        a moment ago, e.g. the transferor of a blind transfer (its REFER ends its call)."""
+        return self._channels.get(uuid) or self._dead.get(uuid)
+
     def __contains__(self, uuid) -> bool:
         return uuid in self._channels
 
@@ -133,7 +139,7 @@ class ChannelRegistry:
                 if event.hangup_cause:
                     ch.hangup_cause = event.hangup_cause
                 ch.state = event.state or "CS_DESTROY"
-            self._bury(uuid)
+            self._bury(uuid, ch)
             return ch
         if name == "CHANNEL_UUID":
             old = event.headers.get("Old-Unique-ID")
@@ -221,9 +227,9 @@ class ChannelRegistry:
                     del ring[key]
         ch._ring_keys = ()
 
-    def _bury(self, uuid: str):
+    def _bury(self, uuid: str, ch: Optional[Channel] = None):
         dead = self._dead
-        dead[uuid] = True
+        dead[uuid] = ch
         if len(dead) > self._max_dead:
             dead.popitem(last=False)
 

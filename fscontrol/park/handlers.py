@@ -16,8 +16,8 @@ _SIP_USER = re.compile(r"sip:([^@;>]+)@")
 
 
 def referring_user(event) -> str | None:
-    """Who transferred this call to the park code: `referred_by_user`, else the user of the
-    Referred-By header (sofia sets both on a REFER); None when the call dialled it itself."""
+    """Who Referred-By says transferred this call to the park code: `referred_by_user`, else
+    the user of the Referred-By header; None when there is none (many phones send none)."""
     user = event.var("referred_by_user")
     if user:
         return user
@@ -26,6 +26,16 @@ def referring_user(event) -> str | None:
         m = _SIP_USER.search(header)
         if m:
             return m.group(1)
+    return None
+
+
+def transferor_leg(event) -> str | None:
+    """The leg of the user who blind-transferred this call here, when SIP says it was
+    transferred (mod_sofia sets `sip_refer_to` on the transferred leg, sofia.c
+    sofia_handle_sip_i_refer): the leg it was last bridged to (`last_bridge_to`, set on both
+    legs by switch_ivr_bridge.c and never cleared)."""
+    if event.var("sip_refer_to"):
+        return event.var("last_bridge_to") or None
     return None
 
 
@@ -47,7 +57,9 @@ class ParkHandlers:
         if action == contract.ACTION_PARK and event.destination_number == self.service.park_config.code:
             # registered before the greenlet runs, so a hangup right after is seen as an abandon
             self.service.parked.add(event.uuid)
-            self.service.spawn(self.service.park_code, event.uuid, referring_user(event))
+            # resolved now, in event order: the transferor's leg ends right after its REFER
+            parker = self.service.transferring_user(referring_user(event), transferor_leg(event))
+            self.service.spawn(self.service.park_code, event.uuid, parker)
         elif action == contract.ACTION_RETRIEVE:
             orbit = event.var(contract.VAR_ORBIT)
             if orbit and event.destination_number == orbit:

@@ -121,6 +121,9 @@ class ParkService:
         ch = self.esl.registry.get(uuid)
         if ch is None:
             return "", ""
+        return self._party_of(ch)
+
+    def _party_of(self, ch) -> tuple[str, str]:
         if ch.direction == "outbound":
             number = ch.variables.get("dialed_user") or (ch.destination_number or "").split("@")[0]
             return self.user_name(number), number
@@ -236,9 +239,7 @@ class ParkService:
     def park_code(self, uuid: str, parker: str | None) -> ParkedCall | None:
         """A channel dialled (or was transferred to) the park code and sits in `park`."""
         name, number = self.party(uuid)
-        if parker and not self.is_user(parker):  # SIP said so; only our users park calls
-            log.warning("park: %s says it was transferred by %r, not a configured user: no parker",
-                        uuid, parker[:40])
+        if parker and not self.is_user(parker):  # only our users park calls
             parker = None
         try:
             call = self.park(ParkRequest(uuid, name, number, parker, "code"))
@@ -711,6 +712,23 @@ class ParkService:
                         call.caller, orbit, call.orbit)
             adopted += 1
         return adopted
+
+    def transferring_user(self, referred_by: str | None, transferor_leg: str | None) -> str | None:
+        """The parker of a call transferred to the park code: the Referred-By user if it is one
+        of ours, else the user on the transferor's leg (live or just ended: its
+        transfer_fallback_extension, the REFER's From user, else who was on it). Only a
+        configured user: a stranger's Referred-By does not make a stranger the parker."""
+        if self.is_user(referred_by):
+            return referred_by
+        ch = self.esl.registry.recent(transferor_leg) if transferor_leg else None
+        if ch is not None:
+            for user in (ch.variables.get("transfer_fallback_extension"), self._party_of(ch)[1]):
+                if self.is_user(user):
+                    return user
+        if referred_by or transferor_leg:
+            log.warning("park: transferred by %r (leg %s), not a configured user: no parker",
+                        (referred_by or "")[:40], transferor_leg)
+        return None
 
     def is_user(self, extension: str | None) -> bool:
         """A configured [[users]] extension (the only parkers we accept, whatever SIP says)."""

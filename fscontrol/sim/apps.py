@@ -294,6 +294,9 @@ class Apps:
         peer.vars["bridge_uuid"] = ch.uuid
         ch.vars["signal_bond"] = peer.uuid
         peer.vars["signal_bond"] = ch.uuid
+        # switch_ivr_bridge.c sets SWITCH_LAST_BRIDGE_VARIABLE on both legs; nothing clears it
+        ch.vars["last_bridge_to"] = peer.uuid
+        peer.vars["last_bridge_to"] = ch.uuid
 
     def _unlink(self, ch, peer):
         if ch.bridged is peer:

@@ -105,6 +105,26 @@ class Phone(PhoneWaits):
             raise RuntimeError("phone %s has no call to send DTMF on" % self.user)
         ch.post("dtmf", digits)
 
+    def blind_transfer(self, number, referred_by=False):
+        """Blind-transfer the party of this phone's call to `number` as a SIP phone does (REFER,
+        then BYE), with what mod_sofia's sofia_handle_sip_i_refer (sofia.c) sets: on this leg
+        transfer_to / transfer_destination and transfer_fallback_extension (the REFER's From
+        user); on the transferred leg sip_refer_to and, only when the phone sent one (many do
+        not), sip_h_Referred-By; then switch_ivr_session_transfer of that leg to `number` in its
+        context, and this leg hangs up."""
+        ch = self.channel
+        other = ch.bridged if ch is not None else None
+        if other is None:
+            raise RuntimeError("phone %s has no bridged call to transfer" % self.user)
+        ch.vars["transfer_to"] = "blind:%s" % other.uuid
+        ch.vars["transfer_destination"] = "blind:%s" % number
+        ch.vars["transfer_fallback_extension"] = self.user
+        other.vars["sip_refer_to"] = "<sip:%s@%s>" % (number, self.sw.domain)
+        if referred_by:
+            other.vars["sip_h_Referred-By"] = "<sip:%s@%s>" % (self.user, self.sw.domain)
+        self.sw.api.execute("uuid_transfer", "%s %s XML %s" % (other.uuid, number, other.context))
+        ch.hangup("NORMAL_CLEARING")
+
     def hangup(self, cause=None):
         ch = self.channel
         if ch is None or not ch.alive:

@@ -3,6 +3,7 @@ dialling the orbit, the empty orbit, retrievers racing, the caller hanging up wh
 50 calls parked at once — through the rendered dialplan in the simulated switch."""
 
 import gevent
+import pytest
 
 from .conftest import park_range, until, with_test_timing
 
@@ -39,6 +40,24 @@ def test_transferred_call_names_the_referring_user_as_parker(make_site):
                                  "sip_h_Referred-By": "<sip:1002@fscontrol.test>"})
     orbit = site.orbit_of(alice)
     assert site.service.store.by_orbit(orbit).parker == "1002"
+
+
+@pytest.mark.parametrize("referred_by", [False, True])
+def test_a_blind_transfer_to_the_park_code_makes_the_transferring_user_the_parker(make_site,
+                                                                              referred_by):
+    """Bob blind-transfers Alice to *70 from his phone; real phones often send the REFER with no
+    Referred-By (live run 2026-12-01): the parker is Bob either way, and he is rung back."""
+    site = make_site(timeout=1)
+    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
+    bob.auto_answer()
+    alice.dial("1002")
+    bob.wait_connected("1001")
+    bob.ring_forever()
+    bob.blind_transfer("*70", referred_by=referred_by)
+    orbit = site.orbit_of(alice)
+    assert site.service.store.by_orbit(orbit).parker == "1002"
+    bob.wait_ringing(10)                       # the ring-back
+    assert bob.channel.cid_num == orbit
 
 
 def test_empty_orbit_prompts_and_disconnects_never_parks_the_retriever(make_site):
