@@ -21,6 +21,7 @@ then was hung up" is a history. A spoken number is one PLAYBACK_START/STOP whose
 
 from __future__ import annotations
 
+import re
 import time
 import uuid as uuidlib
 
@@ -53,6 +54,7 @@ class Leg:
         self.playing = None      # (kind, detail) of what the switch plays to it
         self.phone = None        # the LivePhone whose handset this is
         self.seen = False        # any event seen (False for a leg we are still originating)
+        self.stale = False       # first seen already ending: a call from before this connection
         self.cid_name = None     # caller id shown on this leg (a ringing handset: who calls)
         self.cid_number = None
         self.media = []          # (sequence, kind) of every media started on this leg
@@ -112,15 +114,21 @@ class LiveSwitch(Changes):
         return self.esl.api(command)
 
     def hangup_all(self, timeout=10.0):
-        """Every channel on the switch hung up and gone (between scenarios)."""
+        """Every channel on the switch hung up and gone (between scenarios). Gone means the
+        switch's live session count is 0 (`status`: switch_core_session_count), not that
+        `show channels` is empty: that reads the core's SQL table, which switch_core_sqldb.c
+        writes from a queue up to ~200 ms late, so it can be empty while legs of the scenario
+        just ended are still dying; their last events then reach the next scenario's
+        connection (the flaky `test_ringing_phone_answered_by_hand` of 2026-12-01)."""
         self.api("hupall MANAGER_REQUEST")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            rows = self.api("show channels as json")
-            if '"row_count":0' in rows.replace(" ", ""):
+            status = self.api("status")
+            m = re.search(r"^(\d+) session\(s\) - peak", status, re.M)
+            if m and m.group(1) == "0":
                 return
-            gevent.sleep(0.05)
-        raise TimeoutError("channels still up after hupall: %s" % rows[:500])
+            gevent.sleep(0.02)
+        raise TimeoutError("sessions still up after hupall: %s" % status[:500])
 
     # -- phones ------------------------------------------------------------------------------
     def register(self, user, name=None):
@@ -179,7 +187,10 @@ class LiveSwitch(Changes):
         leg = self._leg(uuid)
         if leg is None:
             return
-        first = not leg.seen
+        if not leg.seen and leg.phone is None and (
+                name in ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_DESTROY")
+                or ev.hangup_cause or ev.answer_state == "hangup"):
+            leg.stale = True     # it ended before we knew it: an earlier call, never a phone's
         leg.seen = True
         h = ev.headers
         leg.name = ev.channel_name or leg.name
@@ -229,7 +240,7 @@ class LiveSwitch(Changes):
                 leg.playing = ("conference", h.get("Conference-Name", ""))
             elif action == "del-member":
                 leg.playing = None
-        if first and leg.phone is None:
+        if leg.phone is None and not leg.stale and leg.alive:
             self._claim_called_handset(leg)
         if name == "CHANNEL_DESTROY":
             leg.alive = False
@@ -256,7 +267,9 @@ class LiveSwitch(Changes):
         return self.legs.get(uuid) or self.ended.get(uuid) if uuid else None
 
     def _claim_called_handset(self, leg):
-        """A loopback -b leg entering the phones context at EXT is EXT's handset ringing."""
+        """A loopback -b leg entering the phones context at EXT is EXT's handset ringing. Tried
+        on every event of a leg until it is claimed (not only its first), never for a leg that
+        was already ending when first seen."""
         if leg.context != self.phones_context or leg.direction != "inbound":
             return
         phone = self.phones.get(leg.dest or "")

@@ -24,8 +24,10 @@ from .view import RangeSettings, settings_for
 
 log = logging.getLogger("fscontrol.park")
 
-# what a {} block, an inline dialplan or a caller-id name cannot carry: dropped from names
-_UNSAFE_NAME = re.compile(r"[,{}\[\]'\"|^()\x00-\x1f\x7f$\u202a-\u202e\u2066-\u2069]")
+# what a {} block, an inline dialplan or a caller-id name cannot carry: dropped from names.
+# ":" too: a SIP phone showed only what follows the last ":" of a caller-id name (live run of
+# 2026-12-01, baresip on mod_sofia), so "Parked 7000: Alice" rang as " Alice"
+_UNSAFE_NAME = re.compile(r"[,{}\[\]'\"|^():\x00-\x1f\x7f$\u202a-\u202e\u2066-\u2069]")
 # extra seconds the database deadline of a ring-back allows beyond ringback_timeout
 RINGBACK_GRACE = 10
 # retrying work the database refused: first delay, cap (seconds), doubling in between
@@ -281,7 +283,7 @@ class ParkService:
         rb = new_uuid()
         try:
             o = self.esl.originate(self.user_dial(parker),
-                                   {"origination_caller_id_name": safe_name(f"Not parked: {caller}"),
+                                   {"origination_caller_id_name": safe_name(f"Not parked - {caller}"),
                                     "originate_timeout": int(self.park_config.ringback_timeout)},
                                    app="park", uuid=rb)
             o.wait_answer(self.park_config.ringback_timeout + 5)
@@ -497,7 +499,7 @@ class ParkService:
         cause = None
         try:
             try:
-                name = safe_name(f"Parked {call.orbit}: {call.caller_name or call.caller_number}")
+                name = safe_name(f"Parked {call.orbit} - {call.caller_name or call.caller_number}")
                 o = self.esl.originate(self.user_dial(call.parker),
                                        {"origination_caller_id_name": name,
                                         "origination_caller_id_number": call.orbit,

@@ -93,6 +93,17 @@ class Phone(PhoneWaits):
         self.sw.notify()
         return ch
 
+    def display(self):
+        """The caller's name as this SIP phone shows it for its current call: sip_from_display
+        when set, else the caller-id name from its last ":" on (what the live run of 2026-12-01
+        saw on baresip registered to mod_sofia: "Parked 7000: Alice" showed " Alice";
+        sofia_glue_do_invite quotes the name whole, so the cut happens at the phone)."""
+        ch = self.channel
+        if ch is None:
+            return None
+        shown = ch.vars.get("sip_from_display")
+        return shown if shown else ch.cid_name.rsplit(":", 1)[-1]
+
     def ringing_call(self):
         ch = self.channel
         if ch is not None and ch.direction == "outbound" and ch.alive and not ch.is_answered:

@@ -43,7 +43,7 @@ def test_callee_presses_park_code_caller_is_parked_and_rung_back_to_the_callee(m
     call = site.service.store.by_orbit(orbit)
     assert (call.caller_number, call.parker) == ("1001", "1002")
     bob.wait_ringing(5)  # the ring-back goes to the parker
-    assert bob.channel.cid_name == f"Parked {orbit}: Alice"
+    assert bob.display() == f"Parked {orbit} - Alice"
     bob.answer()
     alice.wait_connected("1002")
 

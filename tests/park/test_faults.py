@@ -64,7 +64,7 @@ def test_park_code_with_the_database_down_goes_back_to_the_transferring_user(mak
     with database_down(site):
         call = alice.dial("*70", variables={"referred_by_user": "1002"})
         bob.wait_ringing(10)
-        assert bob.channel.cid_name == "Not parked: Alice"
+        assert bob.display() == "Not parked - Alice"
         assert site.rec.played[call.uuid][0] == site.config.park.prompt_error
         bob.answer()
         alice.wait_connected("1002")

@@ -72,16 +72,6 @@ def test_range_music_wav_silence_and_a_bad_configured_file(make_site, base_confi
     assert phones[1].hearing() == "silence" and phones[2].hearing() == "music"
 
 
-def test_database_unreachable_at_park_time_the_call_stays_and_hears_the_error(make_site):
-    site = make_site()
-    site.service.store.database = Database("postgresql://127.0.0.1:9/nowhere", connect_timeout=1)
-    alice = site.switch.register("1001", "Alice")
-    call = alice.dial("*70")
-    until(lambda: site.rec.played[call.uuid] == [site.config.park.prompt_error])
-    until(lambda: alice.hearing() == "silence")
-    assert alice.state == "talking"  # not dropped
-
-
 def test_database_unreachable_at_dtmf_park_the_parties_stay_bridged(make_site):
     site = make_site()
     alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")

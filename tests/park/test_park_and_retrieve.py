@@ -152,7 +152,7 @@ def test_full_range_a_transferred_call_goes_back_to_the_parker(make_site, base_c
     bob.ring_forever()
     call = alice.dial("*70", variables={"referred_by_user": "1002"})
     bob.wait_ringing(5)
-    assert bob.channel.cid_name == "Not parked: Alice"
+    assert bob.display() == "Not parked - Alice"
     assert site.rec.played[call.uuid] == [site.config.park.prompt_no_orbit]
     bob.answer()
     alice.wait_connected("1002")

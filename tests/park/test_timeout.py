@@ -1,5 +1,5 @@
 """Timeout, ring-back and fallback (Lync semantics), with test timings of about a second:
-the parker is rung with "Parked <orbit>: <caller>", unanswered/busy/unregistered uses an attempt,
+the parker is rung with "Parked <orbit> - <caller>", unanswered/busy/unregistered uses an attempt,
 the caller hears hold music in between, and used-up attempts go to the fallback."""
 
 from fscontrol.esl import CommandError
@@ -20,13 +20,13 @@ def test_unanswered_ringbacks_use_max_attempts_then_the_fallback_extension(make_
     rings = []
     for attempt in (1, 2):
         bob.wait_ringing(5)
-        rings.append(bob.channel.cid_name)
+        rings.append(bob.display())
         assert alice.hearing() == "music"  # never silence, never ringing
         until(lambda: bob.state == "idle", 5)
         if attempt == 1:
             until(lambda: site.service.store.by_orbit(orbit).state.value == "parked")
             assert alice.hearing() == "music"
-    assert rings == [f"Parked {orbit}: Alice"] * 2
+    assert rings == [f"Parked {orbit} - Alice"] * 2
     carol.wait_ringing(5)
     carol.answer()
     alice.wait_connected("1003")
@@ -46,7 +46,7 @@ def test_parker_answers_the_ringback_and_is_bridged_to_the_parked_call(make_site
     orbit = site.orbit_of(alice)
     alice.wait_connected("1002", timeout=5)
     bob.wait_connected("1001")
-    assert bob.channel.cid_name == f"Parked {orbit}: Alice"
+    assert bob.display() == f"Parked {orbit} - Alice"
     assert site.log_actions(orbit) == ["park", "timeout", "ringback_answered"]
     until(lambda: site.service.store.by_orbit(orbit) is None)
 

@@ -89,7 +89,7 @@ def test_two_retrievers_race_exactly_one_connects(backend, park_controller):
 
 def test_timeout_rings_the_parker_back_then_the_fallback(backend, park_controller):
     """Bob parks Alice with the park DTMF; nobody retrieves her: Bob's phone rings with
-    "Parked <orbit>: Alice", he does not answer, the fallback (Dave, 1004) rings and answers."""
+    "Parked <orbit> - Alice", he does not answer, the fallback (Dave, 1004) rings and answers."""
     ctl = park_controller(timeout=1, ringback_timeout=2, max_attempts=1, fallback="1004")
     alice, bob, dave = backend.phones("1001", "1002", "1004")
     _bridged(alice, bob)
@@ -101,7 +101,7 @@ def test_timeout_rings_the_parker_back_then_the_fallback(backend, park_controlle
     assert "prompt" in bob.heard(), bob.heard()
 
     bob.wait_ringing(10)
-    assert bob.channel.cid_name == f"Parked {orbit}: Alice"
+    assert bob.channel.cid_name == f"Parked {orbit} - Alice"
     assert alice.hearing() == "music"  # never silence or ringing while the parker is rung
     bob.wait_idle(10)
     dave.wait_ringing(10)
