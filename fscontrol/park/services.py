@@ -213,7 +213,7 @@ class ParkService:
             log.warning("park: could not tag %s at %s: %s", call.caller, call.orbit, e)
 
     def _parked_presence(self, call: ParkedCall) -> None:
-        self.presence.publish(call.orbit, True, call.caller)
+        self.presence.publish(call.orbit, True, call.caller_name, call.caller_number)
 
     def _freed(self, call: ParkedCall) -> None:
         self._cancel_timer(call.channel_uuid)

@@ -19,6 +19,7 @@ from fscontrol.park import ParkFeature
 from fscontrol.render import contract, render_files
 from fscontrol.render.render import in_context
 from fscontrol.sim import SimSwitch
+from fscontrol.sim.blf import blf_view
 from parkrig import with_test_timing  # noqa: F401  (shared with tests/scenarios)
 from waiting import until  # noqa: F401  (the park tests import it from here)
 
@@ -35,6 +36,7 @@ class Recorder:
     def __init__(self, switch):
         self.played = defaultdict(list)   # channel uuid -> [path, ...]
         self.presence = defaultdict(list)  # orbit -> ["busy"|"idle", ...]
+        self.phone_view = {}  # orbit -> what a subscribed SIP phone shows now (sim.blf)
         self.events = []
         switch.add_listener(self._on)
 
@@ -54,6 +56,7 @@ class Recorder:
         elif name == "PRESENCE_IN" and ev.get("proto") == "park":
             self.presence[ev.get("login")].append(
                 "busy" if ev.get("answer-state") == "confirmed" else "idle")
+            self.phone_view[ev.get("login")] = blf_view(ev)
         elif name == "MESSAGE":
             self.events.append(("MESSAGE", ev.get("to"), ev.body))
 

@@ -60,6 +60,22 @@ def test_a_blind_transfer_to_the_park_code_makes_the_transferring_user_the_parke
     assert bob.channel.cid_num == orbit
 
 
+def test_a_blf_key_on_the_orbit_shows_who_is_parked_there(make_site):
+    """What a phone subscribed to park+<orbit> shows (mod_sofia's NOTIFY, fscontrol.sim.blf):
+    the live run of 2026-12-01 saw the note "Holding" whoever was parked; now the parked caller."""
+    from fscontrol.sim.blf import BlfView
+    site = make_site()
+    alice, carol = site.switch.register("1001", "Alice"), site.switch.register("1003", "Carol")
+    alice.dial("*70")
+    orbit = site.orbit_of(alice)
+    until(lambda: site.rec.phone_view.get(orbit) == BlfView("Parked: Alice", "on-the-phone",
+                                                            "confirmed", "Alice"),
+          message="the BLF key does not show Alice parked")
+    carol.dial(orbit)
+    alice.wait_connected("1003")
+    until(lambda: site.rec.phone_view[orbit] == BlfView("Empty", "unknown", "terminated", "park"))
+
+
 def test_empty_orbit_prompts_and_disconnects_never_parks_the_retriever(make_site):
     site = make_site()
     carol = site.switch.register("1003", "Carol")
