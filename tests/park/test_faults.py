@@ -126,3 +126,19 @@ def test_a_stranger_named_by_sip_is_not_the_parker(make_site):
     alice.dial("*70", variables={"referred_by_user": "1002|sip:x@evil|y"})
     orbit = site.orbit_of(alice)
     assert site.service.store.by_orbit(orbit).parker is None
+
+
+def test_a_retrieved_call_is_not_re_adopted_after_a_reconnect(make_site, caplog):
+    """Still tagged fscontrol_parked, but bridged to its retriever: not in park any more."""
+    site = make_site(fallback="1003")
+    alice, carol = site.switch.register("1001", "Alice"), site.switch.register("1002", "Carol")
+    orbit = _park_direct(site, alice)
+    carol.dial(orbit)
+    alice.wait_connected("1002")
+    connects = site.esl.connect_count
+    with caplog.at_level(logging.INFO, "fscontrol.park"):
+        site.switch.drop_connections()
+        until(lambda: site.esl.connect_count > connects and "reconciled" in caplog.text, 10,
+              message="no reconnect")
+    assert "park: re-adopted" not in caplog.text and "0 re-adopted" in caplog.text
+    assert alice.connected_to() == "1002" and site.parked() == []
