@@ -88,7 +88,8 @@ def cmd_parked(args) -> int:
     from .park.store import ParkStore
     from .park.view import table
     config = _load(args.config)
-    store = ParkStore(open_database(config, upgrade=False, require_current=True))
+    store = ParkStore(open_database(config, upgrade=False, require_current=True),
+                      config.switch.identity)
     try:
         calls = store.all()
     finally:
@@ -209,8 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_db_upgrade)
 
     p = sub.add_parser("parked", help="list parked calls",
-                       description="List parked calls: orbit, caller, parker, parked for, attempts, "
-                                   "next action.")
+                       description="List the calls parked on the configured switch (switch.name, "
+                                   "else esl_host:esl_port): orbit, caller, parker, parked for, "
+                                   "attempts, next action.")
     _config_arg(p)
     p.set_defaults(func=cmd_parked)
 

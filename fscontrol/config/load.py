@@ -25,6 +25,7 @@ FEATURE_CODE = re.compile(r"[*#][0-9*#]{1,8}")
 DTMF_CODE = re.compile(r"\*[0-9]")
 MUSIC_CLASS = re.compile(r"[A-Za-z0-9_.-]{1,64}(?:/[0-9]{4,5})?")
 MUSIC_RATES = (8000, 16000, 32000, 48000)
+SWITCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 
 _TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", Secret: "a string"}
 
@@ -161,6 +162,9 @@ def validate(config: Config) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     p = problems.append
     s = config.switch
+    if s.name and not SWITCH_NAME.fullmatch(s.name):
+        p(("switch.name", f'"{s.name}" must be 1 to 64 letters, digits, . _ - : starting with a '
+                          f'letter or digit (empty: "esl_host:esl_port")'))
     if not 1 <= s.esl_port <= 65535:
         p(("switch.esl_port", f"{s.esl_port} is not a TCP port (1-65535)"))
     if not s.conf_dir.strip():

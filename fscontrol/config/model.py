@@ -38,6 +38,9 @@ class Secret:
 class SwitchConfig:
     """How to reach FreeSWITCH and how its users are dialled."""
 
+    # The switch's identity in the database: parked calls belong to it, and controllers of the
+    # same switch share one active/standby lock. Empty: "esl_host:esl_port".
+    name: str = ""
     esl_host: str = "127.0.0.1"
     esl_port: int = 8021
     esl_password: Secret = field(default_factory=lambda: Secret("ClueCon"))
@@ -45,6 +48,11 @@ class SwitchConfig:
     context: str = "default"
     domain: str = "$${domain}"
     user_dial_string: str = "user/{ext}@{domain}"
+
+    @property
+    def identity(self) -> str:
+        """`name`, else `esl_host:esl_port`: the key of this switch's rows and standby lock."""
+        return self.name or f"{self.esl_host}:{self.esl_port}"
 
 
 @dataclass(frozen=True)
