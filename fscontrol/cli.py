@@ -171,8 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 parser_class=_Parser)
 
     p = sub.add_parser("run", help="run the controller against a real FreeSWITCH",
-                       description="Connect to FreeSWITCH's event socket (retrying with backoff), "
-                                   "apply database migrations and run the features.")
+                       description="Apply database migrations, take the switch's active lock "
+                                   "(standby while another controller of the same switch holds "
+                                   "it), connect to FreeSWITCH's event socket (retrying with "
+                                   "backoff) and run the features.")
     _config_arg(p)
     p.set_defaults(func=cmd_run)
 

@@ -174,6 +174,8 @@ def validate(config: Config) -> list[tuple[str, str]]:
         p(("database.url", url_problem))
     if not config.database.embedded_dir.strip():
         p(("database.embedded_dir", "must not be empty"))
+    if not 1 <= config.ha.step_down_after <= 60:
+        p(("ha.step_down_after", f"{config.ha.step_down_after} is outside 1-60 seconds"))
     if "{ext}" not in s.user_dial_string:
         p(("switch.user_dial_string", f'"{s.user_dial_string}" has no {{ext}} placeholder'))
     _check_timing(p, "park", config.park.timeout, config.park.max_attempts)

@@ -64,6 +64,15 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True)
+class HaConfig:
+    """Active/standby between the controllers of one switch (see fscontrol.ha)."""
+
+    # The active controller stops acting when it cannot confirm its lock for this long; a
+    # controller that wins the lock waits this long (plus a second) before it acts.
+    step_down_after: int = 3
+
+
+@dataclass(frozen=True)
 class ParkConfig:
     """Call Park defaults (Lync's Set-CsCpsConfiguration); a park range may override the timing ones."""
 
@@ -150,6 +159,7 @@ class Config:
 
     switch: SwitchConfig = field(default_factory=SwitchConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    ha: HaConfig = field(default_factory=HaConfig)
     park: ParkConfig = field(default_factory=ParkConfig)
     features: FeatureCodes = field(default_factory=FeatureCodes)
     users: tuple[User, ...] = ()

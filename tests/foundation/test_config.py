@@ -247,3 +247,13 @@ def test_switch_name_is_the_switch_identity_defaulting_to_the_esl_address():
         data["switch"]["name"] = bad
         assert any(line.startswith(f'switch.name: "{bad}" must be 1 to 64 letters')
                    for line in problems(data)), bad
+
+
+def test_ha_step_down_after_is_checked():
+    data = example()
+    assert parse(data, env={}).ha.step_down_after == 3
+    for bad in (0, 61):
+        data["ha"]["step_down_after"] = bad
+        assert f"ha.step_down_after: {bad} is outside 1-60 seconds" in problems(data)
+    data["ha"]["step_down_after"] = 2.5
+    assert "ha.step_down_after: expected an integer, got number 2.5" in problems(data)
