@@ -88,7 +88,8 @@ def cmd_parked(args) -> int:
     from .park.store import ParkStore
     from .park.view import table
     config = _load(args.config)
-    store = ParkStore(open_database(config, upgrade=False, require_current=True))
+    store = ParkStore(open_database(config, upgrade=False, require_current=True),
+                      config.switch.identity)
     try:
         calls = store.all()
     finally:
@@ -170,8 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 parser_class=_Parser)
 
     p = sub.add_parser("run", help="run the controller against a real FreeSWITCH",
-                       description="Connect to FreeSWITCH's event socket (retrying with backoff), "
-                                   "apply database migrations and run the features.")
+                       description="Apply database migrations, take the switch's active lock "
+                                   "(standby while another controller of the same switch holds "
+                                   "it), connect to FreeSWITCH's event socket (retrying with "
+                                   "backoff) and run the features.")
     _config_arg(p)
     p.set_defaults(func=cmd_run)
 
@@ -209,8 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_db_upgrade)
 
     p = sub.add_parser("parked", help="list parked calls",
-                       description="List parked calls: orbit, caller, parker, parked for, attempts, "
-                                   "next action.")
+                       description="List the calls parked on the configured switch (switch.name, "
+                                   "else esl_host:esl_port): orbit, caller, parker, parked for, "
+                                   "attempts, next action.")
     _config_arg(p)
     p.set_defaults(func=cmd_parked)
 

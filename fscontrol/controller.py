@@ -7,7 +7,9 @@ has already resubscribed and rebuilt its channel registry before `on_connect` ho
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 
 import gevent
 import gevent.event
@@ -52,11 +54,11 @@ class Controller:
             log.warning("%s", e)
 
 
-def build(config: Config, database, esl) -> Controller:
+def build(config: Config, database, esl, controller_id: str | None = None) -> Controller:
     """A Controller with every feature of this build attached (not started)."""
     from .park import ParkFeature
     controller = Controller(config, database, esl)
-    controller.features.append(ParkFeature())
+    controller.features.append(ParkFeature(controller_id))
     return controller
 
 
@@ -69,21 +71,37 @@ def make_client(config: Config, **overrides):
 
 def run(config: Config, stop: gevent.event.Event | None = None) -> int:
     """Runs until SIGINT/SIGTERM (or `stop` is set). Connection failures are retried with backoff,
-    one log line each; a rejected password ends the run with SwitchAuthFailed."""
+    one log line each; a rejected password ends the run with SwitchAuthFailed.
+
+    Only the controller holding the switch's active lock (fscontrol.ha) connects to the switch;
+    another one for the same switch waits as standby, and an active one that loses the lock
+    stops every feature and its ESL connection, then waits as standby again."""
     from .db import open_database
+    from .ha import ActiveLock
 
     stop = stop or gevent.event.Event()
     database = open_database(config)
-    controller = build(config, database, make_client(config)).start()
+    controller_id = f"{socket.gethostname()}:{os.getpid()}"
+    lock = ActiveLock(database, config.switch.identity, controller_id, config.ha.step_down_after)
     handlers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGINT, signal.SIGTERM)]
-    log.info("fscontrol running against ESL %s:%s", config.switch.esl_host, config.switch.esl_port)
     try:
-        gevent.wait([stop, controller.esl.rejected], count=1)
-        if controller.esl.rejected.is_set():
-            raise SwitchAuthFailed(controller.esl.last_error)
+        while lock.acquire(stop):
+            controller = build(config, database, make_client(config), controller_id).start()
+            log.info("fscontrol running against ESL %s:%s", config.switch.esl_host,
+                     config.switch.esl_port)
+            try:
+                gevent.wait([stop, controller.esl.rejected, lock.lost], count=1)
+            finally:
+                controller.stop()   # nothing acts past this line: the standby may win the lock
+            if controller.esl.rejected.is_set():
+                raise SwitchAuthFailed(controller.esl.last_error)
+            if stop.is_set():
+                break
+            log.warning("switch %s: stopped acting (features and ESL connection closed); standby "
+                        "until this controller wins the lock again", config.switch.identity)
     finally:
+        lock.release()
         for handler in handlers:
             handler.cancel()
-        controller.stop()
     log.info("fscontrol stopped")
     return 0

@@ -25,6 +25,7 @@ FEATURE_CODE = re.compile(r"[*#][0-9*#]{1,8}")
 DTMF_CODE = re.compile(r"\*[0-9]")
 MUSIC_CLASS = re.compile(r"[A-Za-z0-9_.-]{1,64}(?:/[0-9]{4,5})?")
 MUSIC_RATES = (8000, 16000, 32000, 48000)
+SWITCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 
 _TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", Secret: "a string"}
 
@@ -161,6 +162,9 @@ def validate(config: Config) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     p = problems.append
     s = config.switch
+    if s.name and not SWITCH_NAME.fullmatch(s.name):
+        p(("switch.name", f'"{s.name}" must be 1 to 64 letters, digits, . _ - : starting with a '
+                          f'letter or digit (empty: "esl_host:esl_port")'))
     if not 1 <= s.esl_port <= 65535:
         p(("switch.esl_port", f"{s.esl_port} is not a TCP port (1-65535)"))
     if not s.conf_dir.strip():
@@ -170,6 +174,8 @@ def validate(config: Config) -> list[tuple[str, str]]:
         p(("database.url", url_problem))
     if not config.database.embedded_dir.strip():
         p(("database.embedded_dir", "must not be empty"))
+    if not 1 <= config.ha.step_down_after <= 60:
+        p(("ha.step_down_after", f"{config.ha.step_down_after} is outside 1-60 seconds"))
     if "{ext}" not in s.user_dial_string:
         p(("switch.user_dial_string", f'"{s.user_dial_string}" has no {{ext}} placeholder'))
     _check_timing(p, "park", config.park.timeout, config.park.max_attempts)

@@ -38,6 +38,9 @@ class Secret:
 class SwitchConfig:
     """How to reach FreeSWITCH and how its users are dialled."""
 
+    # The switch's identity in the database: parked calls belong to it, and controllers of the
+    # same switch share one active/standby lock. Empty: "esl_host:esl_port".
+    name: str = ""
     esl_host: str = "127.0.0.1"
     esl_port: int = 8021
     esl_password: Secret = field(default_factory=lambda: Secret("ClueCon"))
@@ -46,6 +49,11 @@ class SwitchConfig:
     domain: str = "$${domain}"
     user_dial_string: str = "user/{ext}@{domain}"
 
+    @property
+    def identity(self) -> str:
+        """`name`, else `esl_host:esl_port`: the key of this switch's rows and standby lock."""
+        return self.name or f"{self.esl_host}:{self.esl_port}"
+
 
 @dataclass(frozen=True)
 class DatabaseConfig:
@@ -53,6 +61,15 @@ class DatabaseConfig:
 
     url: Secret = field(default_factory=lambda: Secret(""))
     embedded_dir: str = ".fscontrol/pgdata"
+
+
+@dataclass(frozen=True)
+class HaConfig:
+    """Active/standby between the controllers of one switch (see fscontrol.ha)."""
+
+    # The active controller stops acting when it cannot confirm its lock for this long; a
+    # controller that wins the lock waits this long (plus a second) before it acts.
+    step_down_after: int = 3
 
 
 @dataclass(frozen=True)
@@ -142,6 +159,7 @@ class Config:
 
     switch: SwitchConfig = field(default_factory=SwitchConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    ha: HaConfig = field(default_factory=HaConfig)
     park: ParkConfig = field(default_factory=ParkConfig)
     features: FeatureCodes = field(default_factory=FeatureCodes)
     users: tuple[User, ...] = ()

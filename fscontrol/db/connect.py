@@ -47,9 +47,10 @@ class Database:
     def __repr__(self) -> str:
         return f"Database({describe_url(self.url)!r}, schema={self.schema!r})"
 
-    def connect(self) -> psycopg.Connection:
-        """A new autocommit connection; a DatabaseUnavailable naming the server when none can be made."""
-        kwargs = {"autocommit": True, "connect_timeout": max(1, round(self.connect_timeout))}
+    def connect(self, **params) -> psycopg.Connection:
+        """A new autocommit connection; a DatabaseUnavailable naming the server when none can be
+        made. `params`: more libpq connection parameters (application_name, keepalives...)."""
+        kwargs = {"autocommit": True, "connect_timeout": max(1, round(self.connect_timeout)), **params}
         if self.schema:
             kwargs["options"] = f"-c search_path={self.schema}"
         try:

@@ -6,6 +6,7 @@ every state change goes through `StateMachine.transition`.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import socket
 from datetime import datetime, timedelta, timezone
@@ -52,8 +53,9 @@ class ParkService:
         self.park_config = config.park
         self.esl = esl
         self.ranges = config.ranges("park")
-        self.store = ParkStore(database)
-        self.controller_id = controller_id or socket.gethostname()
+        # rows belong to the switch; the controller id only says which process runs their timers
+        self.store = ParkStore(database, config.switch.identity)
+        self.controller_id = controller_id or f"{socket.gethostname()}:{os.getpid()}"
         self.machine = StateMachine(self.store, self.controller_id)
         self.presence = Presence(esl, self.park_config.presence_proto)
         self.music = HoldMusic(self.park_config, self.ranges)
@@ -636,7 +638,7 @@ class ParkService:
         re-adopted. A database that does not answer: retried with backoff."""
         self.resolve_domain()
         try:
-            calls = self.store.all(self.controller_id)
+            calls = self.store.take_over(self.controller_id)
         except ParkStoreUnavailable as e:
             delay = self.retry_delay(failures)
             log.error("park: reconcile postponed, database unavailable (%s); retrying in %.1fs", e, delay)

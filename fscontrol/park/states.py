@@ -64,6 +64,7 @@ class ParkedCall:
     ringback_uuid: str | None
     parked_at: datetime
     controller_id: str
+    switch: str = ""  # switch.name (or esl_host:esl_port) of the switch the call is parked on
 
     @property
     def caller(self) -> str:

@@ -236,3 +236,24 @@ def test_park_fallback_forms(fallback, expected):
             continue
         key = "park.fallback" if where == "park" else "orbits[0].fallback"
         assert any(line.startswith(f"{key}: ") and expected in line for line in problems(data)), problems(data)
+
+
+def test_switch_name_is_the_switch_identity_defaulting_to_the_esl_address():
+    data = example()
+    assert parse(data, env={}).switch.identity == "127.0.0.1:8021"
+    data["switch"]["name"] = "pbx-a.example:1"
+    assert parse(data, env={}).switch.identity == "pbx-a.example:1"
+    for bad in ("pbx a", "-pbx", "pbx/a", "x" * 65):
+        data["switch"]["name"] = bad
+        assert any(line.startswith(f'switch.name: "{bad}" must be 1 to 64 letters')
+                   for line in problems(data)), bad
+
+
+def test_ha_step_down_after_is_checked():
+    data = example()
+    assert parse(data, env={}).ha.step_down_after == 3
+    for bad in (0, 61):
+        data["ha"]["step_down_after"] = bad
+        assert f"ha.step_down_after: {bad} is outside 1-60 seconds" in problems(data)
+    data["ha"]["step_down_after"] = 2.5
+    assert "ha.step_down_after: expected an integer, got number 2.5" in problems(data)

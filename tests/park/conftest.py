@@ -61,20 +61,27 @@ class Recorder:
             self.events.append(("MESSAGE", ev.get("to"), ev.body))
 
 
+def sim_switch(config):
+    """A simulated switch running the config's rendered dialplan."""
+    # the dialplan does not depend on park timings; render it with valid ones
+    valid = dataclasses.replace(config, park=dataclasses.replace(
+        config.park, timeout=90, ringback_timeout=30))
+    dialplan = in_context(render_files(valid)[contract.DIALPLAN_FILE], config.switch.context)
+    return SimSwitch(port=0, context=config.switch.context, dialplan=dialplan, heartbeat=0).start()
+
+
+def on_port(config, port):
+    """The config pointed at a switch on `port` (its default identity is then 127.0.0.1:port)."""
+    return dataclasses.replace(config, switch=dataclasses.replace(config.switch, esl_port=port))
+
+
 class Site:
     def __init__(self, config, database, switch=None, controller_id="ctl-test"):
         self.config = config
         self.database = database
         self.controller_id = controller_id
-        if switch is None:
-            # the dialplan does not depend on park timings; render it with valid ones
-            valid = dataclasses.replace(config, park=dataclasses.replace(
-                config.park, timeout=90, ringback_timeout=30))
-            dialplan = in_context(render_files(valid)[contract.DIALPLAN_FILE], config.switch.context)
-            switch = SimSwitch(port=0, context=config.switch.context, dialplan=dialplan,
-                               heartbeat=0).start()
-        self.switch = switch
-        self.rec = Recorder(switch)
+        self.switch = switch or sim_switch(config)
+        self.rec = Recorder(self.switch)
         self.controller = None
         self.start()
 
@@ -144,9 +151,12 @@ def base_config():
 def make_site(migrated, base_config):
     sites = []
 
-    def make(config=None, **park):
+    def make(config=None, own_switch=False, **park):
+        """`own_switch`: the config names the site's own switch (esl_port = its port), so two
+        such sites are two switches sharing one database."""
         config = with_test_timing(config or base_config, **park) if park else (config or base_config)
-        site = Site(config, migrated)
+        switch = sim_switch(config) if own_switch else None
+        site = Site(on_port(config, switch.port) if switch else config, migrated, switch)
         sites.append(site)
         return site
 

@@ -14,6 +14,8 @@ from fscontrol.park.store import ParkStore
 
 from .conftest import park_range, until
 
+SWITCH = "127.0.0.1:8021"
+
 
 def deadline(rng):
     return datetime.now(timezone.utc) + timedelta(seconds=90)
@@ -21,19 +23,19 @@ def deadline(rng):
 
 def test_fifty_concurrent_parks_from_two_controllers_get_fifty_distinct_orbits(migrated):
     rng = park_range("main", "7000", "7099")
-    machines = [StateMachine(ParkStore(migrated), "ctl-a"), StateMachine(ParkStore(migrated), "ctl-b")]
+    machines = [StateMachine(ParkStore(migrated, SWITCH), "ctl-a"), StateMachine(ParkStore(migrated, SWITCH), "ctl-b")]
     jobs = [gevent.spawn(machines[i % 2].park, ParkRequest(f"uuid-{i}", f"Caller {i}", str(2000 + i)),
                          [rng], "random", deadline) for i in range(50)]
     gevent.joinall(jobs, raise_error=True)
     orbits = [j.value.orbit for j in jobs]
     assert len(set(orbits)) == 50
     assert all(rng.numbers.contains(o) for o in orbits)
-    assert len(ParkStore(migrated).all()) == 50
+    assert len(ParkStore(migrated, SWITCH).all()) == 50
 
 
 def test_lowest_allocation_under_a_race_fills_from_the_bottom(migrated):
     rng = park_range("main", "7000", "7099")
-    machine = StateMachine(ParkStore(migrated), "ctl")
+    machine = StateMachine(ParkStore(migrated, SWITCH), "ctl")
     jobs = [gevent.spawn(machine.park, ParkRequest(f"u{i}"), [rng], "lowest", deadline) for i in range(20)]
     gevent.joinall(jobs, raise_error=True)
     assert sorted(j.value.orbit for j in jobs) == [f"70{i:02d}" for i in range(20)]
@@ -41,7 +43,7 @@ def test_lowest_allocation_under_a_race_fills_from_the_bottom(migrated):
 
 def test_full_range_refuses_then_next_range_is_used_and_reparking_is_idempotent(migrated):
     small, other = park_range("small", "*701", "*702"), park_range("other", "7100", "7100")
-    machine = StateMachine(ParkStore(migrated), "ctl")
+    machine = StateMachine(ParkStore(migrated, SWITCH), "ctl")
     got = [machine.park(ParkRequest(f"u{i}"), [small, other], "lowest", deadline).orbit for i in range(3)]
     assert got == ["*701", "*702", "7100"]
     assert machine.park(ParkRequest("u0"), [small, other], "lowest", deadline).orbit == "*701"
@@ -50,7 +52,7 @@ def test_full_range_refuses_then_next_range_is_used_and_reparking_is_idempotent(
 
 
 def test_transition_is_compare_and_set_and_writes_the_call_log(migrated):
-    store = ParkStore(migrated)
+    store = ParkStore(migrated, SWITCH)
     machine = StateMachine(store, "ctl")
     call = machine.park(ParkRequest("u1", "Alice", "1001"), [park_range("m", "7000", "7009")], "lowest",
                         deadline)
@@ -70,7 +72,7 @@ def terminate(database, pid):
 
 
 def test_a_connection_is_reused_across_store_calls_and_closed_with_the_store(migrated):
-    store = ParkStore(migrated)
+    store = ParkStore(migrated, SWITCH)
     pid = backend_pid(store)
     assert store.all() == []
     assert store.by_channel("nobody") is None
@@ -82,7 +84,7 @@ def test_a_connection_is_reused_across_store_calls_and_closed_with_the_store(mig
 
 
 def test_a_connection_the_server_ended_while_idle_is_replaced_transparently(migrated):
-    store = ParkStore(migrated)
+    store = ParkStore(migrated, SWITCH)
     pid = backend_pid(store)
     terminate(migrated, pid)
     assert store.all() == []
@@ -91,7 +93,7 @@ def test_a_connection_the_server_ended_while_idle_is_replaced_transparently(migr
 
 
 def test_a_connection_lost_during_a_call_is_unavailable_then_the_next_call_recovers(migrated):
-    store = ParkStore(migrated)
+    store = ParkStore(migrated, SWITCH)
     pid = backend_pid(store)
     with pytest.raises(ParkStoreUnavailable, match="database error: "):
         store._run(lambda conn: conn.execute("SELECT pg_terminate_backend(pg_backend_pid())"))
@@ -125,9 +127,9 @@ def test_all_connections_busy_is_unavailable_after_the_connect_timeout(migrated)
 def test_one_channel_parked_at_once_by_two_controllers_gets_one_orbit(migrated):
     # the channel_uuid key conflicts too: ON CONFLICT DO NOTHING makes it a lost race, not an error
     rng = park_range("main", "7000", "7099")
-    machines = [StateMachine(ParkStore(migrated), "ctl-a"), StateMachine(ParkStore(migrated), "ctl-b")]
+    machines = [StateMachine(ParkStore(migrated, SWITCH), "ctl-a"), StateMachine(ParkStore(migrated, SWITCH), "ctl-b")]
     jobs = [gevent.spawn(machines[i % 2].park, ParkRequest("same-uuid", "Caller", "2000"),
                          [rng], "random", deadline) for i in range(10)]
     gevent.joinall(jobs, raise_error=True)
     assert len({j.value.orbit for j in jobs}) == 1
-    assert [c.channel_uuid for c in ParkStore(migrated).all()] == ["same-uuid"]
+    assert [c.channel_uuid for c in ParkStore(migrated, SWITCH).all()] == ["same-uuid"]
