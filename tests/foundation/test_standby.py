@@ -210,10 +210,10 @@ def said(rig, name, uuid=None):
 
 
 def assert_rung_back_once(rig, alice, bob, call):
-    """The timer survived the takeover: Bob is rung "Parked <orbit>: Alice" and talks to her;
+    """The timer survived the takeover: Bob is rung "Parked <orbit> - Alice" and talks to her;
     every step happened once (one row each, one hold music, one message to the parker)."""
     alice.wait_connected("1002", TIMEOUT + 15)
-    assert bob.channel.cid_name == f"Parked {call.orbit}: Alice"
+    assert bob.display() == f"Parked {call.orbit} - Alice"
     until(lambda: rig.store.call_log(call.orbit)[-1:] and
           rig.store.call_log(call.orbit)[-1]["action"] == "ringback_answered")
     assert [r["action"] for r in rig.store.call_log(call.orbit)] == ["park", "timeout",
