@@ -105,15 +105,19 @@ def test_dial_string_parsing():
     assert args[0] == "{x=Call"      # the s12b failure: an unquoted space ends the dial string
 
 
+# users bridged with the park DTMF bound (as the rendered dialplan does); the meta app sets a variable
+META_DIALPLAN = """<include><context name="default">
+  <extension name="b"><condition field="destination_number" expression="^(10\\d\\d)$">
+    <action application="bind_meta_app" data="1 b s execute_extension::park_dtmf XML features"/>
+    <action application="bridge" data="user/$1@fscontrol.test"/></condition></extension>
+  </context><context name="features">
+  <extension name="park_dtmf"><condition field="destination_number" expression="^park_dtmf$">
+    <action application="set" data="meta_ran=yes"/></condition></extension>
+  </context></include>"""
+
+
 def test_meta_app_on_bridged_leg_runs_extension(sw):
-    sw.load_dialplan("""<include><context name="default">
-      <extension name="b"><condition field="destination_number" expression="^(10\\d\\d)$">
-        <action application="bind_meta_app" data="1 b s execute_extension::park_dtmf XML features"/>
-        <action application="bridge" data="user/$1@fscontrol.test"/></condition></extension>
-      </context><context name="features">
-      <extension name="park_dtmf"><condition field="destination_number" expression="^park_dtmf$">
-        <action application="set" data="meta_ran=yes"/></condition></extension>
-      </context></include>""")
+    sw.load_dialplan(META_DIALPLAN)
     alice, bob = sw.register("1001"), sw.register("1002")
     bob.auto_answer()
     alice.dial("1002")
@@ -129,14 +133,7 @@ def test_uuid_recv_dtmf_reaches_bind_meta_app_only_with_a_tilde(sw, digits, meta
     """uuid_recv_dtmf queues its digits with DTMF_FLAG_SKIP_PROCESS unless they start with "~"
     (switch_channel.c), and such digits skip bind_meta_app: a real switch ran no meta app for
     `*1` and did for `~*1` (../shared/live-reports/README.md, 2026-12-01)."""
-    sw.load_dialplan("""<include><context name="default">
-      <extension name="b"><condition field="destination_number" expression="^(10\\d\\d)$">
-        <action application="bind_meta_app" data="1 b s execute_extension::park_dtmf XML features"/>
-        <action application="bridge" data="user/$1@fscontrol.test"/></condition></extension>
-      </context><context name="features">
-      <extension name="park_dtmf"><condition field="destination_number" expression="^park_dtmf$">
-        <action application="set" data="meta_ran=yes"/></condition></extension>
-      </context></include>""")
+    sw.load_dialplan(META_DIALPLAN)
     events = []
     sw.add_listener(lambda ev: events.append(ev))
     alice, bob = sw.register("1001"), sw.register("1002")
