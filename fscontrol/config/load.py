@@ -121,6 +121,9 @@ def parse(data: dict, env: typing.Mapping[str, str] | None = None, source: str =
     config = builder.build(Config, data, "")
     if config is not None and not builder.problems:
         builder.problems.extend(validate(config))
+        from ..render.safety import command_problems  # (render imports this module)
+        found = {key for key, _ in builder.problems}
+        builder.problems.extend(pr for pr in command_problems(config) if pr[0] not in found)
     if builder.problems or config is None:
         raise ConfigError(builder.problems or [("", "invalid configuration")], source)
     return config

@@ -2,7 +2,9 @@
 
 Every user-supplied piece is validated or quoted here: CR/LF/NUL anywhere are rejected; in
 ``{}`` blocks a value with spaces, ``|`` or ``^`` is single-quoted and ``, { } [ ] '`` are
-rejected; inline dialplans reject commas. Errors name the field and the character.
+rejected; inline dialplans reject commas. An operator's
+dial string is expanded by :func:`expand_dial` and parsed by :func:`operator_dial`. Errors name
+the field and the character.
 :class:`CommandsMixin` gives the client its ``originate``/``sendmsg``/``uuid_*`` helpers.
 """
 
@@ -19,7 +21,8 @@ from .errors import CommandError, CommandTimeout, InvalidArgument
 from .events import Event
 
 __all__ = [
-    "dial_string", "quote_var_value", "originate_command", "inline_dialplan", "bgapi_message",
+    "dial_string", "quote_var_value", "expand_dial", "operator_dial", "OperatorDial",
+    "originate_command", "inline_dialplan", "bgapi_message",
     "sendmsg_execute", "sendmsg_hangup", "sendevent_message", "parse_result", "JobResult",
     "CommandsMixin", "new_uuid", "check_line",
 ]
@@ -118,13 +121,7 @@ def quote_var_value(field: str, value) -> str:
 
 def channel_vars(variables: Optional[Mapping[str, object]]) -> str:
     """``{k=v,...}`` (empty string if no variables); keys validated, values quoted."""
-    if not variables:
-        return ""
-    parts = []
-    for key, value in variables.items():
-        key = _check_re("variable name", key, _NAME, "variable name")
-        parts.append(f"{key}={quote_var_value(key, value)}")
-    return "{" + ",".join(parts) + "}"
+    return _var_block(variables)
 
 
 def check_endpoint(field: str, endpoint) -> str:
@@ -138,7 +135,12 @@ def dial_string(endpoint: Union[str, Sequence[str]], variables: Optional[Mapping
     Several endpoints are joined with ``separator`` (``,`` rings them at once, ``|`` one after
     the other). Example: ``dial_string("user/1002@pbx.test", {"origination_caller_id_name":
     "Call Via Work"})`` -> ``{origination_caller_id_name='Call Via Work'}user/1002@pbx.test``.
+    An :class:`OperatorDial` keeps its prefix: its variables, then ``variables`` (which win).
     """
+    if isinstance(endpoint, OperatorDial):
+        merged = {**endpoint.variables, **(variables or {})}
+        return (channel_vars(merged) + _var_block(endpoint.leg_variables, "[", "]")
+                + check_endpoint("endpoint", endpoint.endpoint))
     if separator not in (",", "|"):
         raise InvalidArgument("separator: must be ',' or '|'")
     endpoints = [endpoint] if isinstance(endpoint, str) else list(endpoint)
@@ -149,6 +151,105 @@ def dial_string(endpoint: Union[str, Sequence[str]], variables: Optional[Mapping
         if not e:
             raise InvalidArgument("endpoint: must not be empty")
     return channel_vars(variables) + separator.join(checked)
+
+
+# operator dial strings -----------------------------------------------------------------------
+# switch.user_dial_string and a park fallback are written by the operator. They are templates:
+# `{ext}` and `{domain}` are filled in by `expand_dial` (the one expansion, for the rendered
+# dialplan and for the controller's own originates alike), and the result is parsed by
+# `operator_dial`, which accepts a `{...}` and a `[...]` prefix of variables.
+_TEMPLATE = re.compile(r"\{(ext|domain)\}|\$\$\{([A-Za-z0-9_]+)\}")
+
+
+def expand_dial(template: str, *, ext: Optional[str] = None, domain: Optional[str] = None,
+                global_var=None) -> str:
+    """An operator's dial string with `{ext}` and `{domain}` filled in, in one pass (a filled-in
+    value is never expanded again); with `global_var` (name -> value, e.g. the switch's
+    `global_getvar`) each `$${name}` too, as the switch's preprocessor does in the rendered
+    dialplan. Render passes `ext="$1"` and `switch.domain`; the ring-back the parker's
+    extension, the switch's domain and `global_var`. InvalidArgument for `{ext}`/`{domain}`
+    without a value."""
+    def fill(m):
+        if m.group(2) is not None:
+            return m.group(0) if global_var is None else str(global_var(m.group(2)))
+        value = ext if m.group(1) == "ext" else domain
+        if value is None:
+            raise InvalidArgument(f"dial string: {{{m.group(1)}}} has no value here")
+        return value
+    return _TEMPLATE.sub(fill, template)
+
+
+class OperatorDial(str):
+    """An operator's dial string, expanded and checked: `{variables}[leg_variables]endpoint`,
+    Its text is the canonical form (values quoted as
+    `dial_string` quotes them); `dial_string` merges its variables with the caller's."""
+
+    variables: dict
+    leg_variables: dict
+    endpoint: str
+
+    def __new__(cls, variables: Mapping[str, str], leg_variables: Mapping[str, str], endpoint: str):
+        text = _var_block(variables, "{", "}") + _var_block(leg_variables, "[", "]") + endpoint
+        self = super().__new__(cls, text)
+        self.variables, self.leg_variables, self.endpoint = dict(variables), dict(leg_variables), endpoint
+        return self
+
+
+def _take_block(field: str, text: str, open_: str, close: str) -> Tuple[dict, str]:
+    """(variables, rest) of a leading `open_ ... close` block of `text` ({} if there is none)."""
+    if not text.startswith(open_):
+        return {}, text
+    items, cur, quoted = [], "", False
+    for i, ch in enumerate(text[1:], 1):
+        if ch == "'":
+            quoted = not quoted
+        if not quoted and ch == close:
+            items.append(cur)
+            break
+        if not quoted and ch == ",":
+            items.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    else:
+        raise InvalidArgument(f"{field}: the {open_}...{close} block is not closed")
+    variables = {}
+    for item in items:
+        if not item:
+            continue
+        name, eq, value = item.partition("=")
+        if not eq:
+            raise InvalidArgument(f"{field}: {open_}{item}{close} is not a variable=value")
+        name = _check_re(field, name, _NAME, "variable name")
+        if len(value) >= 2 and value[0] == value[-1] == "'":
+            value = value[1:-1]
+        quote_var_value(name, value)
+        variables[name] = value
+    return variables, text[i + 1:]
+
+
+def operator_dial(text: str, field: str = "dial string") -> OperatorDial:
+    """Parses an expanded operator dial string (see `expand_dial`) into an OperatorDial;
+    InvalidArgument naming what cannot be sent: a value that cannot be quoted, several endpoints (`,` `|`), anything an endpoint cannot carry."""
+    check_line(field, text)
+    variables, rest = _take_block(field, text, "{", "}")
+    leg_variables, rest = _take_block(field, rest, "[", "]")
+    if rest.startswith("<"):
+        raise InvalidArgument(f"{field}: a <...> prefix is not supported; use {{...}}")
+    endpoint = check_endpoint(field, rest)
+    if not endpoint:
+        raise InvalidArgument(f"{field}: no endpoint after the variables")
+    return OperatorDial(variables, leg_variables, endpoint)
+
+
+def _var_block(variables: Optional[Mapping[str, object]], open_: str = "{", close: str = "}") -> str:
+    if not variables:
+        return ""
+    parts = []
+    for key, value in variables.items():
+        key = _check_re("variable name", key, _NAME, "variable name")
+        parts.append(f"{key}={quote_var_value(key, value)}")
+    return open_ + ",".join(parts) + close
 
 
 def application_token(app: str, arg: Optional[str] = None) -> str:
@@ -459,6 +560,14 @@ class CommandsMixin:
         if value is not None and value != "":
             args.append(_check_reject(name, str(value), _CONTROL, "values are single lines"))
         return self._checked_api(uuid_command("uuid_setvar", uuid, *args), timeout)
+
+    def global_getvar(self, name: str, timeout=None) -> str:
+        """A global variable of the switch (what `$${name}` expands to); "" when unset."""
+        name = _check_re("variable name", name, _NAME, "variable name")
+        text = self.api(f"global_getvar {name}", timeout=timeout)
+        if text.startswith("-ERR"):
+            parse_result(text, "global_getvar")
+        return text.strip()
 
     def uuid_getvar(self, uuid: str, name: str, timeout=None) -> Optional[str]:
         """The variable's value, or None when unset (``_undef_``)."""

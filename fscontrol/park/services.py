@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import gevent
 
 from ..esl import ChannelGone, CommandError, CommandTimeout, EslError
-from ..esl.commands import new_uuid
+from ..esl.commands import expand_dial, new_uuid, operator_dial
 from .errors import CallBusy, NoOrbitAvailable, NotBridged, ParkError, ParkStoreUnavailable
 from .locks import CallLocks
 from .music import HoldMusic
@@ -100,7 +100,8 @@ class ParkService:
 
     def user_dial(self, extension: str) -> str:
         domain = self.domain or self.resolve_domain()
-        return self.config.switch.user_dial_string.format(ext=extension, domain=domain)
+        return operator_dial(expand_dial(self.config.switch.user_dial_string, ext=extension,
+                                         domain=domain, global_var=self.esl.global_getvar))
 
     def user_name(self, extension: str) -> str:
         user = next((u for u in self.config.users if u.extension == extension), None)
@@ -503,7 +504,7 @@ class ParkService:
             domain = self.domain or self.resolve_domain()
             self.esl.uuid_transfer_inline(uuid, ["answer", ("voicemail", f"default {domain} {box}")])
         elif "/" in target:
-            dial = target.replace("{domain}", self.domain or self.resolve_domain())  # as user_dial_string
+            dial = operator_dial(expand_dial(target, domain=self.domain or self.resolve_domain()))
             self.esl.uuid_transfer_inline(uuid, [("bridge", dial)])
         else:
             self.esl.uuid_transfer(uuid, target, "XML", self.config.switch.context)

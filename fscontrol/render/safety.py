@@ -13,14 +13,20 @@ So only three kinds of text reach the XML: digits and feature codes (validated b
 loader), identifiers (context, music class names), and three operator-written FreeSWITCH
 values — `switch.domain`, `switch.user_dial_string` and `music_classes[].directory` — in which
 the only `$` allowed is a variable reference `$${name}` or `${name}` (no API calls; the
-directory allows `$${name}` only). Anything else is refused with its key path. User names and
-orbit range names never reach the XML (extensions are named after their numbers)."""
+directory and the dial string allow `$${name}` only). Anything else is refused with its key
+path. User names and orbit range names never reach the XML (extensions are named after their
+numbers).
+
+Config values also reach the switch in ESL commands the controller sends (`command_problems`,
+also run by the config loader): the dial string in the ring-back's `originate` must be
+something `fscontrol.esl.commands` can send once expanded (one endpoint, no `${name}`)."""
 
 from __future__ import annotations
 
 import re
 
 from ..config.model import Config
+from ..esl.commands import InvalidArgument, expand_dial, operator_dial
 
 CONTEXT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})")
@@ -46,20 +52,54 @@ def preprocessor_problem(value: str) -> str | None:
     return None
 
 
-def problems(config: Config) -> list[tuple[str, str]]:
-    """`(key path, message)` for each config string that cannot be rendered safely."""
+def user_dial_problem(template: str, sample_ext: str = "1000") -> str | None:
+    """Why the controller could not dial a user with `switch.user_dial_string`, or None. Quotes
+    the config value, never the expanded text."""
+    if re.search(r"(?<!\$)\$\{", template):
+        return (f'"{template}": ${{...}} is refused here: the ring-back is sent with no calling '
+                f'channel to expand it from, and an API call such as ${{system(...)}} would run a '
+                f'command (API calls are refused); write {{domain}}, or $${{name}} for a global '
+                f'variable of the switch')
+    why = dollar_problem(template, channel_vars=False)
+    if why:
+        return why
+    try:
+        operator_dial(expand_dial(template, ext=sample_ext, domain="domain.invalid",
+                                  global_var=lambda name: "value"), "dial string")
+    except InvalidArgument as e:
+        reason = str(e).removeprefix("dial string: ")
+        for sep, what in ((",", "rings several phones at once"), ("|", "tries phones in turn")):
+            if reason.startswith(f"contains '{sep}'"):
+                return (f'"{template}" has a "{sep}", which {what}: a ring-back rings one phone, '
+                        f'so write one endpoint')
+        return f'"{template}" cannot be dialled: {reason}'
+    return None
+
+
+def command_problems(config: Config) -> list[tuple[str, str]]:
+    """`(key path, message)` for each config value that cannot safely reach an ESL command."""
     out: list[tuple[str, str]] = []
+    why = user_dial_problem(config.switch.user_dial_string,
+                            config.users[0].extension if config.users else "1000")
+    if why:
+        out.append(("switch.user_dial_string", why))
+    return out
+
+
+def problems(config: Config) -> list[tuple[str, str]]:
+    """`(key path, message)` for each config string that cannot be rendered or sent safely."""
+    out: list[tuple[str, str]] = command_problems(config)
     s = config.switch
     if not CONTEXT.fullmatch(s.context):
         out.append(("switch.context", f'"{s.context}" must be 1 to 64 of letters, digits, _ . -'))
     if not DOMAIN.fullmatch(s.domain):
         out.append(("switch.domain", f'"{s.domain}" must be a host name, or exactly $${{name}} '
                                      f'or ${{name}}'))
-    for key, value, channel_vars in (("switch.user_dial_string", s.user_dial_string, True),
+    for key, value, channel_vars in (("switch.user_dial_string", s.user_dial_string, False),
                                      *((f"music_classes[{i}].directory", m.directory, False)
                                        for i, m in enumerate(config.music_classes))):
         why = dollar_problem(value, channel_vars)
-        if why:
+        if why and not any(k == key for k, _ in out):
             out.append((key, why))
     for i, r in enumerate(config.orbits):  # a Config built in code skips the loader's Literal check
         if r.kind not in ("park", "pickup"):

@@ -298,3 +298,45 @@ def test_raw_api_cannot_carry_a_second_line(command):
         assert re.search(r"[\r\n\x00]", command)
         return
     assert sent == ["api " + command] and not re.search(r"[\r\n\x00]", command)
+
+
+# --- operator dial strings (issue 11, item 7) ------------------------------------------------------
+
+from fscontrol.esl.commands import OperatorDial, expand_dial, operator_dial  # noqa: E402
+
+
+def test_expand_dial_fills_ext_and_domain_once_and_globals_when_asked():
+    template = "{sip_h_X-Site=$${site}}sofia/$${internal_profile}/{ext}@{domain}"
+    assert expand_dial(template, ext="$1", domain="$${domain}") == \
+        "{sip_h_X-Site=$${site}}sofia/$${internal_profile}/$1@$${domain}"   # the dialplan's
+    asked = []
+    expanded = expand_dial(template, ext="1002", domain="{ext}.pbx.test",
+                           global_var=lambda n: asked.append(n) or n.upper())
+    assert expanded == "{sip_h_X-Site=SITE}sofia/INTERNAL_PROFILE/1002@{ext}.pbx.test"
+    assert asked == ["site", "internal_profile"]
+    with pytest.raises(InvalidArgument, match=r"\{ext\} has no value"):
+        expand_dial("user/{ext}@{domain}", domain="pbx.test")
+
+
+def test_operator_dial_keeps_its_prefix_and_the_callers_variables_win():
+    dial = operator_dial("{sip_h_X-Who='A B',leg_timeout=20}[presence_id=1002@pbx]user/1002@pbx")
+    assert isinstance(dial, OperatorDial)
+    assert dial == "{sip_h_X-Who='A B',leg_timeout=20}[presence_id=1002@pbx]user/1002@pbx"
+    built = dial_string(dial, {"origination_caller_id_name": "Parked 7001: Alice", "leg_timeout": 30})
+    assert built == ("{sip_h_X-Who='A B',leg_timeout=30,origination_caller_id_name='Parked 7001: Alice'}"
+                     "[presence_id=1002@pbx]user/1002@pbx")
+    assert dial_string(operator_dial("user/1002@pbx"), {"x": "1"}) == "{x=1}user/1002@pbx"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{leg_timeout=${system(id)}}user/1", "'${'"),
+    ("{leg_timeout=20", "not closed"),
+    ("{leg_timeout}user/1", "is not a variable=value"),
+    ("user/1,user/2", "contains ','"),
+    ("user/1|user/2", "contains '|'"),
+    ("<leg_timeout=1>user/1", "<...> prefix"),
+    ("{leg_timeout=1}", "no endpoint"),
+])
+def test_operator_dial_refuses_what_it_cannot_send(text, message):
+    with pytest.raises(InvalidArgument, match=re.escape(message)):
+        operator_dial(text)

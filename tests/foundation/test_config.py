@@ -236,3 +236,32 @@ def test_park_fallback_forms(fallback, expected):
             continue
         key = "park.fallback" if where == "park" else "orbits[0].fallback"
         assert any(line.startswith(f"{key}: ") and expected in line for line in problems(data)), problems(data)
+
+
+# --- the dial string the ring-back sends (issue 11, item 7) ------------------------------------
+
+@pytest.mark.parametrize("dial, expected", [
+    ("user/{ext}@${domain_name}", "no calling channel to expand it from"),
+    ("user/{ext}@{domain},user/1005@{domain}", 'has a ",", which rings several phones at once'),
+    ("user/{ext}@{domain}|voicemail/1005", 'has a "|", which tries phones in turn'),
+    ("user/{ext}@{host}", "cannot be dialled: contains '{'"),
+    ("{sip_h_X-Foo=1}{leg_timeout=2}user/{ext}@{domain}", "cannot be dialled: contains '{'"),
+])
+def test_user_dial_string_the_ringback_cannot_expand_is_refused(dial, expected):
+    data = example()
+    data["switch"]["user_dial_string"] = dial
+    lines = problems(data)
+    assert f'switch.user_dial_string: "{dial}"' in "\n".join(lines), lines
+    assert any(expected in line for line in lines), lines
+
+
+@pytest.mark.parametrize("dial", [
+    "{sip_h_X-Foo=1}user/{ext}@{domain}",
+    "{sip_h_X-Who='A & B',leg_timeout=20}[presence_id={ext}@{domain}]user/{ext}@{domain}",
+    "sofia/$${internal_profile}/{ext}%{domain}",
+    "loopback/{ext}/phones",
+])
+def test_user_dial_strings_the_ringback_can_send_are_accepted(dial):
+    data = example()
+    data["switch"]["user_dial_string"] = dial
+    assert parse(data, {}).switch.user_dial_string == dial
