@@ -3,8 +3,8 @@
 Every user-supplied piece is validated or quoted here: CR/LF/NUL anywhere are rejected; in
 ``{}`` blocks a value with spaces, ``|`` or ``^`` is single-quoted and ``, { } [ ] '`` are
 rejected; inline dialplans reject commas. An operator's
-dial string is expanded by :func:`expand_dial` and parsed by :func:`operator_dial`. Errors name
-the field and the character.
+dial string is expanded by :func:`expand_dial` and parsed by :func:`operator_dial`, whose
+prefix may hold only :data:`OPERATOR_DIAL_VARIABLES`. Errors name the field and the character.
 :class:`CommandsMixin` gives the client its ``originate``/``sendmsg``/``uuid_*`` helpers.
 """
 
@@ -22,7 +22,7 @@ from .events import Event
 
 __all__ = [
     "dial_string", "quote_var_value", "expand_dial", "operator_dial", "OperatorDial",
-    "originate_command", "inline_dialplan", "bgapi_message",
+    "OPERATOR_DIAL_VARIABLES", "originate_command", "inline_dialplan", "bgapi_message",
     "sendmsg_execute", "sendmsg_hangup", "sendevent_message", "parse_result", "JobResult",
     "CommandsMixin", "new_uuid", "check_line",
 ]
@@ -157,8 +157,20 @@ def dial_string(endpoint: Union[str, Sequence[str]], variables: Optional[Mapping
 # switch.user_dial_string and a park fallback are written by the operator. They are templates:
 # `{ext}` and `{domain}` are filled in by `expand_dial` (the one expansion, for the rendered
 # dialplan and for the controller's own originates alike), and the result is parsed by
-# `operator_dial`, which accepts a `{...}` and a `[...]` prefix of variables.
+# `operator_dial`, which accepts a `{...}` and a `[...]` prefix holding only the call-setup
+# variables below. Anything else there is refused: `execute_on_*`, `api_on_*`, the hangup
+# hooks, `exec_after_bridge_*` ... run applications or API commands (`system` among them), and
+# `origination_*` is the controller's own (the ring-back's caller id and uuid).
+OPERATOR_DIAL_VARIABLES = frozenset({
+    "absolute_codec_string", "alert_info", "codec_string", "ignore_early_media", "leg_timeout",
+    "presence_id", "rtp_secure_media", "sip_auto_answer", "sip_cid_type", "sip_invite_domain",
+})
+_SIP_HEADER_VARIABLE = re.compile(r"sip_h_[A-Za-z][A-Za-z0-9-]{0,63}\Z")  # sip_h_X-Foo: a SIP header
 _TEMPLATE = re.compile(r"\{(ext|domain)\}|\$\$\{([A-Za-z0-9_]+)\}")
+
+
+def operator_variable_allowed(name: str) -> bool:
+    return name in OPERATOR_DIAL_VARIABLES or bool(_SIP_HEADER_VARIABLE.match(name))
 
 
 def expand_dial(template: str, *, ext: Optional[str] = None, domain: Optional[str] = None,
@@ -181,7 +193,7 @@ def expand_dial(template: str, *, ext: Optional[str] = None, domain: Optional[st
 
 class OperatorDial(str):
     """An operator's dial string, expanded and checked: `{variables}[leg_variables]endpoint`,
-    Its text is the canonical form (values quoted as
+    the prefix holding only allowed variables. Its text is the canonical form (values quoted as
     `dial_string` quotes them); `dial_string` merges its variables with the caller's."""
 
     variables: dict
@@ -220,7 +232,10 @@ def _take_block(field: str, text: str, open_: str, close: str) -> Tuple[dict, st
         name, eq, value = item.partition("=")
         if not eq:
             raise InvalidArgument(f"{field}: {open_}{item}{close} is not a variable=value")
-        name = _check_re(field, name, _NAME, "variable name")
+        if not operator_variable_allowed(name):
+            raise InvalidArgument(
+                f"{field}: the variable {name} may not be set in a dial string (allowed: "
+                f"{', '.join(sorted(OPERATOR_DIAL_VARIABLES))}, sip_h_<header>)")
         if len(value) >= 2 and value[0] == value[-1] == "'":
             value = value[1:-1]
         quote_var_value(name, value)
@@ -230,7 +245,8 @@ def _take_block(field: str, text: str, open_: str, close: str) -> Tuple[dict, st
 
 def operator_dial(text: str, field: str = "dial string") -> OperatorDial:
     """Parses an expanded operator dial string (see `expand_dial`) into an OperatorDial;
-    InvalidArgument naming what cannot be sent: a value that cannot be quoted, several endpoints (`,` `|`), anything an endpoint cannot carry."""
+    InvalidArgument naming what cannot be sent: a variable not allowed in the prefix, a value
+    that cannot be quoted, several endpoints (`,` `|`), anything an endpoint cannot carry."""
     check_line(field, text)
     variables, rest = _take_block(field, text, "{", "}")
     leg_variables, rest = _take_block(field, rest, "[", "]")

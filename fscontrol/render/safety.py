@@ -18,8 +18,9 @@ path. User names and orbit range names never reach the XML (extensions are named
 numbers).
 
 Config values also reach the switch in ESL commands the controller sends (`command_problems`,
-also run by the config loader): the dial string in the ring-back's `originate` must be
-something `fscontrol.esl.commands` can send once expanded (one endpoint, no `${name}`)."""
+also run by the config loader): the dial string in the ring-back's `originate` and the
+fallbacks in `uuid_transfer ... inline` must be something `fscontrol.esl.commands` can send
+once expanded (one endpoint, no `${name}`, a prefix of allowed variables only)."""
 
 from __future__ import annotations
 
@@ -76,13 +77,31 @@ def user_dial_problem(template: str, sample_ext: str = "1000") -> str | None:
     return None
 
 
+def fallback_dial_problem(target: str) -> str | None:
+    """Why a fallback dial string (one with "/") cannot be sent, or None (its `$`, spaces and
+    commas are the config loader's rules)."""
+    try:
+        operator_dial(expand_dial(target, domain="domain.invalid"), "fallback")
+    except InvalidArgument as e:
+        return f'"{target}" cannot be dialled: {str(e).removeprefix("fallback: ")}'
+    return None
+
+
 def command_problems(config: Config) -> list[tuple[str, str]]:
     """`(key path, message)` for each config value that cannot safely reach an ESL command."""
     out: list[tuple[str, str]] = []
+    p = config.park
     why = user_dial_problem(config.switch.user_dial_string,
                             config.users[0].extension if config.users else "1000")
     if why:
         out.append(("switch.user_dial_string", why))
+    fallbacks = [("park.fallback", p.fallback)] + [(f"orbits[{i}].fallback", r.fallback)
+                                                   for i, r in enumerate(config.orbits)]
+    for key, target in fallbacks:
+        if target and "/" in target and "$" not in target:
+            why = fallback_dial_problem(target)
+            if why:
+                out.append((key, why))
     return out
 
 

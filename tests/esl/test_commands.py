@@ -340,3 +340,37 @@ def test_operator_dial_keeps_its_prefix_and_the_callers_variables_win():
 def test_operator_dial_refuses_what_it_cannot_send(text, message):
     with pytest.raises(InvalidArgument, match=re.escape(message)):
         operator_dial(text)
+
+
+# --- the prefix of an operator's dial string (issue 11, item 6) ----------------------------------
+
+from fscontrol.esl.commands import OPERATOR_DIAL_VARIABLES  # noqa: E402
+
+
+@pytest.mark.parametrize("text", [
+    "{execute_on_answer=system touch /tmp/x}user/1", "{api_on_answer=system:x}user/1",
+    "[api_hangup_hook=system:x]user/1", "{exec_after_bridge_app=system}user/1",
+    "{leg_timeout=1,session_in_hangup_hook=true}user/1", "{origination_uuid=x}user/1",
+    "{^^:execute_on_answer=x}user/1",
+])
+def test_operator_dial_prefix_may_set_only_call_setup_variables(text):
+    with pytest.raises(InvalidArgument, match="may not be set in a dial string"):
+        operator_dial(text)
+
+
+@SETTINGS
+@given(block=st.lists(st.tuples(st.sampled_from(sorted(OPERATOR_DIAL_VARIABLES) + [
+    "execute_on_answer", "api_on_answer", "sip_h_X-A", "origination_uuid", "x"]), nasty_text), max_size=3),
+       endpoint=st.one_of(st.just("user/1002@pbx.test"), nasty_text))
+def test_an_operator_dial_string_never_smuggles_a_variable_or_a_line(block, endpoint):
+    text = "{" + ",".join(f"{k}={v}" for k, v in block) + "}" + endpoint
+    try:
+        dial = operator_dial(text)
+        command = originate_command(dial_string(dial, {"origination_uuid": "u-1"}), app="park")
+    except InvalidArgument:
+        return
+    assert not re.search(r"[\r\n\x00]", command)
+    parsed, rest = fs_read_dial_string(dial_string(dial, {"origination_uuid": "u-1"}))
+    assert all(k in OPERATOR_DIAL_VARIABLES or k.startswith("sip_h_") or k == "origination_uuid"
+               for k in parsed), parsed
+    assert parsed["origination_uuid"] == "u-1" and rest == dial.endpoint

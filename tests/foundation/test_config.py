@@ -265,3 +265,38 @@ def test_user_dial_strings_the_ringback_can_send_are_accepted(dial):
     data = example()
     data["switch"]["user_dial_string"] = dial
     assert parse(data, {}).switch.user_dial_string == dial
+
+
+# --- the prefix of an operator's dial string (issue 11, item 6) ---------------------------------
+
+@pytest.mark.parametrize("dial", [
+    "{execute_on_answer=system touch /tmp/x}user/{ext}@{domain}",
+    "{api_on_answer=system:touch_/tmp/x}user/{ext}@{domain}",
+    "[api_hangup_hook=system:x]user/{ext}@{domain}",
+    "{sip_h_X-Foo=1,exec_after_bridge_app=system}user/{ext}@{domain}",
+    "{leg_timeout=20}[execute_on_media=x]user/{ext}@{domain}",
+    "{origination_uuid=fixed}user/{ext}@{domain}",
+    "{^^:execute_on_answer=x}user/{ext}@{domain}",
+])
+def test_user_dial_string_prefix_may_set_only_call_setup_variables(dial):
+    data = example()
+    data["switch"]["user_dial_string"] = dial
+    lines = problems(data)
+    assert any(line.startswith("switch.user_dial_string: ") and "may not be set in a dial string" in line
+               for line in lines), lines
+
+
+@pytest.mark.parametrize("fallback", [
+    "{api_on_answer=system:touch_/tmp/x}user/1005@{domain}",
+    "[execute_on_answer=system:x]sofia/gateway/pstn/+15551234567",
+])
+def test_fallback_dial_string_prefix_may_set_only_call_setup_variables(fallback):
+    for key in ("park.fallback", "orbits[0].fallback"):
+        data = example()
+        if key == "park.fallback":
+            data["park"]["fallback"] = fallback
+        else:
+            data["orbits"][0]["fallback"] = fallback
+        lines = problems(data)
+        assert any(line.startswith(f"{key}: ") and "may not be set in a dial string" in line
+                   for line in lines), lines
