@@ -2,7 +2,8 @@
 
 Every user-supplied piece is validated or quoted here: CR/LF/NUL anywhere are rejected; in
 ``{}`` blocks a value with spaces, ``|`` or ``^`` is single-quoted and ``, { } [ ] '`` are
-rejected; inline dialplans reject commas. An operator's
+rejected; inline dialplans reject commas; ``${`` (which the switch would expand, API calls
+included) is rejected wherever an application or a dial string would carry it. An operator's
 dial string is expanded by :func:`expand_dial` and parsed by :func:`operator_dial`, whose
 prefix may hold only :data:`OPERATOR_DIAL_VARIABLES`. Errors name the field and the character.
 :class:`CommandsMixin` gives the client its ``originate``/``sendmsg``/``uuid_*`` helpers.
@@ -47,6 +48,8 @@ _TOKEN_REJECT = re.compile(r"[\s,{}\[\]|^'\"()\x00-\x1f\x7f]|\$\{")
 _BROADCAST_REJECT = re.compile(r"[\s{}\[\]'\"\x00-\x1f\x7f]|\$\{")
 _APP_ARG_REJECT = re.compile(r"[)'\r\n\x00-\x1f\x7f]|\$\{")
 _INLINE_ARG_REJECT = re.compile(r"[,'\r\n\x00-\x1f\x7f]|\$\{")
+# a sendmsg execute-app-arg is one header line; the application expands ${...} in it
+_EXPANSION = re.compile(r"\$\{")
 
 
 def _describe(ch: str) -> str:
@@ -126,6 +129,11 @@ def channel_vars(variables: Optional[Mapping[str, object]]) -> str:
 
 def check_endpoint(field: str, endpoint) -> str:
     return _check_reject(field, endpoint, _TOKEN_REJECT, "not allowed in an endpoint")
+
+
+def check_broadcast_path(field: str, path) -> str:
+    """What `uuid_broadcast` can play: no spaces, quotes, braces or `${`."""
+    return _check_reject(field, path, _BROADCAST_REJECT, "not allowed in a broadcast path")
 
 
 def dial_string(endpoint: Union[str, Sequence[str]], variables: Optional[Mapping[str, object]] = None,
@@ -329,7 +337,9 @@ def sendmsg_execute(uuid: str, app: str, arg: Optional[str] = None, *, event_uui
     lines = [f"sendmsg {check_uuid('uuid', uuid)}", "call-command: execute",
              f"execute-app-name: {_check_re('application', app, _APP, 'application name')}"]
     if arg is not None and arg != "":
-        lines.append(f"execute-app-arg: {check_line('application argument', arg)}")
+        arg = _check_reject("application argument", arg, _EXPANSION,
+                            "the switch expands it when the application runs")
+        lines.append(f"execute-app-arg: {arg}")
     if loops is not None:
         lines.append(f"loops: {int(loops)}")
     if event_lock:
@@ -559,7 +569,7 @@ class CommandsMixin:
     def uuid_broadcast(self, uuid: str, path: str, leg: str = "aleg", timeout=None) -> JobResult:
         if leg not in ("aleg", "bleg", "both"):
             raise InvalidArgument("leg: must be 'aleg', 'bleg' or 'both'")
-        path = _check_reject("path", path, _BROADCAST_REJECT, "not allowed in a broadcast path")
+        path = check_broadcast_path("path", path)
         return self._checked_api(uuid_command("uuid_broadcast", uuid, path, leg), timeout)
 
     def uuid_break(self, uuid: str, all: bool = False, timeout=None) -> JobResult:

@@ -17,17 +17,20 @@ directory and the dial string allow `$${name}` only). Anything else is refused w
 path. User names and orbit range names never reach the XML (extensions are named after their
 numbers).
 
-Config values also reach the switch in ESL commands the controller sends (`command_problems`,
-also run by the config loader): the dial string in the ring-back's `originate` and the
-fallbacks in `uuid_transfer ... inline` must be something `fscontrol.esl.commands` can send
-once expanded (one endpoint, no `${name}`, a prefix of allowed variables only)."""
+Other config values reach the switch in ESL commands the controller sends (`command_problems`,
+also run by the config loader): the prompts (`sendmsg ... execute-app-arg`), the hold music
+(`uuid_broadcast`), user names (caller ids, presence), the dial string (the ring-back's
+`originate`) and the fallbacks (`uuid_transfer ... inline`). FreeSWITCH expands `${...}` in
+what an application runs with, so none of them may hold `${` at all; and each must be
+something `fscontrol.esl.commands` can send (a dial string: one endpoint, a prefix of allowed
+variables only)."""
 
 from __future__ import annotations
 
 import re
 
 from ..config.model import Config
-from ..esl.commands import InvalidArgument, expand_dial, operator_dial
+from ..esl.commands import InvalidArgument, check_broadcast_path, expand_dial, operator_dial
 
 CONTEXT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})")
@@ -50,6 +53,17 @@ def dollar_problem(value: str, channel_vars: bool) -> str | None:
 def preprocessor_problem(value: str) -> str | None:
     if _DANGEROUS_LINE.search(value):
         return f'"{value}" contains text FreeSWITCH\'s preprocessor acts on (X-PRE-PROCESS, <include>, <?)'
+    return None
+
+
+PROMPTS = ("prompt_no_orbit", "prompt_empty_orbit", "prompt_error", "prompt_disconnect")
+
+
+def _expansion_problem(value: str) -> str | None:
+    if "${" in value:
+        return (f'"{value}" contains "${{": FreeSWITCH expands it when the command runs, and an '
+                f'API call such as ${{system(...)}} would run a shell command; no variable or API '
+                f'call is allowed here')
     return None
 
 
@@ -91,6 +105,26 @@ def command_problems(config: Config) -> list[tuple[str, str]]:
     """`(key path, message)` for each config value that cannot safely reach an ESL command."""
     out: list[tuple[str, str]] = []
     p = config.park
+    for key in PROMPTS:
+        why = _expansion_problem(getattr(p, key))
+        if why:
+            out.append((f"park.{key}", why))
+    music = [("park.music", p.music)] + [(f"orbits[{i}].music", r.music)
+                                          for i, r in enumerate(config.orbits) if r.music]
+    for key, value in music:
+        why = _expansion_problem(value)
+        if why is None:
+            try:
+                check_broadcast_path("path", value)
+            except InvalidArgument as e:
+                why = (f'"{value}" cannot be played as hold music (uuid_broadcast): '
+                       f'{str(e).removeprefix("path: ")}')
+        if why:
+            out.append((key, why))
+    for i, u in enumerate(config.users):
+        why = _expansion_problem(u.name)
+        if why:
+            out.append((f"users[{i}].name", why))
     why = user_dial_problem(config.switch.user_dial_string,
                             config.users[0].extension if config.users else "1000")
     if why:

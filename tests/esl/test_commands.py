@@ -374,3 +374,18 @@ def test_an_operator_dial_string_never_smuggles_a_variable_or_a_line(block, endp
     assert all(k in OPERATOR_DIAL_VARIABLES or k.startswith("sip_h_") or k == "origination_uuid"
                for k in parsed), parsed
     assert parsed["origination_uuid"] == "u-1" and rest == dial.endpoint
+
+
+# --- what the switch would expand (issue 11, item 5) -----------------------------------------------
+
+def test_sendmsg_refuses_an_argument_the_switch_would_expand():
+    with pytest.raises(InvalidArgument, match="variable expansion"):
+        sendmsg_execute("4dd0469c-954f-4986-bfd1-66ce8df778d9", "playback", "${system(id)}")
+
+
+def test_hold_music_path_rule_is_the_broadcasts():
+    from fscontrol.esl.commands import check_broadcast_path
+    assert check_broadcast_path("path", "tone_stream://%(250,250,480,620)") == "tone_stream://%(250,250,480,620)"
+    for bad in ("${system(id)}", "/music/a b.wav", "local_stream://{x}"):
+        with pytest.raises(InvalidArgument):
+            check_broadcast_path("path", bad)

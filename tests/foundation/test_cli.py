@@ -71,6 +71,21 @@ def test_check_reports_what_cannot_be_rendered_safely(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_check_refuses_config_values_the_switch_would_expand_in_a_command(tmp_path):
+    """Prompts go out in sendmsg's execute-app-arg, the hold music in uuid_broadcast: FreeSWITCH
+    expands ${...} there, so ${system(...)} would run a command on the switch."""
+    bad = tmp_path / "bad.toml"
+    text = EXAMPLE.read_text()
+    text = text.replace('music = "local_stream://moh"', 'music = "${system(touch /tmp/pwned)}"', 1)
+    text = text.replace('prompt_error = "tone_stream://%(100,100,350,440);loops=5"',
+                        'prompt_error = "${api(show calls)}"')
+    bad.write_text(text)
+    result = fscontrol("check", str(bad))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{bad}: park.music: " in result.stdout and f"{bad}: park.prompt_error: " in result.stdout
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("content, expected", [
     (None, "not found"),
     ("[park\n", "is not valid TOML"),

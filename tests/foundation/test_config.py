@@ -300,3 +300,38 @@ def test_fallback_dial_string_prefix_may_set_only_call_setup_variables(fallback)
         lines = problems(data)
         assert any(line.startswith(f"{key}: ") and "may not be set in a dial string" in line
                    for line in lines), lines
+
+
+# --- values that reach an ESL command (issue 11, item 5) -----------------------------------------
+
+def _set(data, path, value):
+    table, key = path
+    if isinstance(table, tuple):
+        data[table[0]][table[1]][key] = value
+    else:
+        data[table][key] = value
+
+
+@pytest.mark.parametrize("path, name, value", [
+    (("park", "prompt_no_orbit"), "park.prompt_no_orbit", "${system(touch /tmp/pwned)}"),
+    (("park", "prompt_empty_orbit"), "park.prompt_empty_orbit", "/sounds/${api(show calls)}.wav"),
+    (("park", "prompt_error"), "park.prompt_error", "$${sounds_dir}/${system(id)}"),
+    (("park", "prompt_disconnect"), "park.prompt_disconnect", "${hostname}.wav"),
+    (("park", "music"), "park.music", "${system(touch /tmp/pwned)}"),
+    ((("orbits", 0), "music"), "orbits[0].music", "local_stream://${api(x)}"),
+    ((("users", 1), "name"), "users[1].name", "Bob ${system(id)}"),
+])
+def test_values_sent_in_esl_commands_refuse_expansions_at_load(path, name, value):
+    """FreeSWITCH expands ${...} in sendmsg's execute-app-arg and uuid_broadcast's path:
+    ${system(...)} would run a command. Refused when the config is loaded, naming the key."""
+    data = example()
+    _set(data, path, value)
+    lines = problems(data)
+    assert any(line.startswith(f"{name}: ") and 'contains "${"' in line for line in lines), lines
+
+
+def test_hold_music_the_broadcast_cannot_carry_is_refused():
+    data = example()
+    data["park"]["music"] = "/music/my song.wav"
+    lines = problems(data)
+    assert any(line.startswith("park.music: ") and "uuid_broadcast" in line for line in lines), lines
