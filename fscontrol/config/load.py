@@ -312,16 +312,9 @@ def _check_fallback(p, where: str, target: str | None, codes: dict[str, str],
 
 def _database_url_problem(url: str) -> str | None:
     """Why `url` is no PostgreSQL URL/conninfo, or None. Never quotes it: it holds a password."""
-    if not url:
-        return None
-    from psycopg import ProgrammingError, conninfo
-    try:
-        conninfo.conninfo_to_dict(url)
-    except ProgrammingError:
-        return ("is not a valid PostgreSQL URL (postgresql://user:password@host:port/dbname; "
-                "a %, @, / or : in the password must be percent-encoded); DATABASE_URL, when "
-                "set, is the value checked")
-    return None
+    from ..db.connect import url_problem
+    why = url_problem(url)
+    return f"{why}; DATABASE_URL, when set, is the value checked" if why else None
 
 
 def _check_timing(p, where: str, timeout: int | None, max_attempts: int | None) -> None:

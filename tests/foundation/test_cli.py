@@ -109,6 +109,19 @@ def test_malformed_database_url_is_a_config_error_without_the_password():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", [["check"], ["db", "upgrade", "--config"], ["parked", "--config"]])
+def test_unencoded_at_in_the_database_password_is_refused_naming_database_url(command):
+    """postgresql://u:S3cr3tPW@x@host/db parses as host "x@host": refused at load, and no message
+    shows the part of the password after the first @."""
+    result = fscontrol(*command, str(EXAMPLE),
+                       env={"DATABASE_URL": "postgresql://u:S3cr3tPW@x@127.0.0.1:5999/db"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "database.url: is not a valid PostgreSQL URL" in result.stdout + result.stderr
+    assert "S3cr3tPW" not in result.stdout + result.stderr
+    assert "x@127.0.0.1" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_unreachable_database_is_one_line_exit_2_without_secret():
     result = fscontrol("db", "upgrade", "--config", str(EXAMPLE),
                        env={"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:1/db"})

@@ -210,6 +210,14 @@ def test_empty_directories_and_malformed_database_url_are_refused():
     assert not any("Hunter2" in line for line in lines)
 
 
+def test_unencoded_at_in_the_database_password_is_refused_without_quoting_it():
+    for env, data in (({"DATABASE_URL": "postgresql://u:S3cr3tPW@x@127.0.0.1:5999/db"}, example()),
+                      ({}, {**example(), "database": {"url": "postgresql://u:S3cr3tPW@x@db:5432/x"}})):
+        lines = problems(data, env)
+        assert any(line.startswith("database.url: is not a valid PostgreSQL URL") for line in lines)
+        assert not any("S3cr3tPW" in line or "x@" in line for line in lines), lines
+
+
 @pytest.mark.parametrize("fallback, expected", [
     ("", None),
     ("1000", None),
