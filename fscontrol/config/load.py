@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import tomllib
@@ -48,7 +49,7 @@ class _Builder:
         if not isinstance(data, dict):
             self.problem(path, f"expected a table, got {_describe(data)}")
             return None
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for key in data:
             if key not in fields:
@@ -102,6 +103,11 @@ class _Builder:
 
 
 _BAD = object()
+
+
+@functools.cache
+def _hints(cls) -> dict:
+    return typing.get_type_hints(cls)
 
 
 def _join(path: str, key: str) -> str:
@@ -205,6 +211,8 @@ def validate(config: Config) -> list[tuple[str, str]]:
 
     ranges: list[tuple[int, numbers.NumberRange]] = []
     names: dict[str, int] = {}
+    # every rule between ranges, numbers and codes goes through a RangeIndex (sorted intervals):
+    # comparing every pair was quadratic, and 3,000 ranges never finished
     for i, r in enumerate(config.orbits):
         where = f"orbits[{i}]"
         if r.name in names:
@@ -221,32 +229,31 @@ def validate(config: Config) -> list[tuple[str, str]]:
                     p((f"{where}.{fld}", 'only a range of kind "park" has this'))
         if bad:
             continue
-        rng = r.numbers
-        for j, other in ranges:
-            if rng.overlaps(other):
-                o = config.orbits[j]
-                p((where, f'"{r.start}".."{r.end}" overlaps orbits[{j}] ("{o.start}".."{o.end}")'))
-        for key, code in codes.items():
-            if rng.contains(code):
-                p((where, f'orbit "{code}" collides with feature code {key}'))
-        for ext, u in users.items():
-            if rng.contains(ext):
-                p((where, f'orbit "{ext}" collides with users[{u}].extension'))
-        ranges.append((i, rng))
+        ranges.append((i, r.numbers))
+    index = numbers.RangeIndex(ranges)
+    for i, j in index.overlaps():
+        r, o = config.orbits[i], config.orbits[j]
+        p((f"orbits[{i}]", f'"{r.start}".."{r.end}" overlaps orbits[{j}] ("{o.start}".."{o.end}")'))
+    for key, code in codes.items():
+        for i in index.find(code):
+            p((f"orbits[{i}]", f'orbit "{code}" collides with feature code {key}'))
+    for ext, u in users.items():
+        for i in index.find(ext):
+            p((f"orbits[{i}]", f'orbit "{ext}" collides with users[{u}].extension'))
     total = sum(r.size for _, r in ranges)
     if total > numbers.MAX_TOTAL:
         p(("orbits", f"{total:,} orbits in all; at most {numbers.MAX_TOTAL:,}"))
 
-    _check_fallback(p, "park.fallback", config.park.fallback, codes, ranges)
+    _check_fallback(p, "park.fallback", config.park.fallback, codes, index)
     for i, r in enumerate(config.orbits):
         if r.kind == "park":
-            _check_fallback(p, f"orbits[{i}].fallback", r.fallback, codes, ranges)
+            _check_fallback(p, f"orbits[{i}].fallback", r.fallback, codes, index)
 
-    pickup = [rng for i, rng in ranges if config.orbits[i].kind == "pickup"]
+    pickup = numbers.RangeIndex((i, rng) for i, rng in ranges if config.orbits[i].kind == "pickup")
     seen: dict[str, int] = {}
     for i, g in enumerate(config.pickup_groups):
         where = f"pickup_groups[{i}]"
-        if not any(rng.contains(g.number) for rng in pickup):
+        if not pickup.find(g.number):
             p((f"{where}.number", f'"{g.number}" is in no orbit range of kind "pickup"'))
         if g.number in seen:
             p((f"{where}.number", f'"{g.number}" is also pickup_groups[{seen[g.number]}]'))
@@ -273,7 +280,7 @@ FALLBACK_NUMBER = re.compile(r"[0-9*#+]{1,32}")
 
 
 def _check_fallback(p, where: str, target: str | None, codes: dict[str, str],
-                    ranges: list[tuple[int, numbers.NumberRange]]) -> None:
+                    ranges: numbers.RangeIndex) -> None:
     """A park fallback is empty, `voicemail:<box>`, a number of our context, or a dial string
     that the controller can send in an inline dialplan (`bridge:<dial string>`) as it is."""
     if not target:
@@ -291,10 +298,9 @@ def _check_fallback(p, where: str, target: str | None, codes: dict[str, str],
         for code_key, code in codes.items():
             if target == code:
                 p((where, f'"{target}" is {code_key}: the call would never leave Call Park'))
-        for i, rng in ranges:
-            if rng.contains(target):
-                p((where, f'"{target}" is an orbit of orbits[{i}]: the call would be bridged to '
-                          f'whatever is parked there'))
+        for i in ranges.find(target):
+            p((where, f'"{target}" is an orbit of orbits[{i}]: the call would be bridged to '
+                      f'whatever is parked there'))
         return
     if "$" in target:
         p((where, f'"{target}" has a "$": write {{domain}} for the switch\'s domain (the '
