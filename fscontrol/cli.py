@@ -117,6 +117,10 @@ def cmd_park(args) -> int:
             client.connect(timeout=5)
             if not client.uuid_exists(args.uuid):
                 raise FscontrolError(f"no channel {args.uuid} on the switch")
+            already = store.by_channel(args.uuid)
+            if already is not None:  # another transfer to the park code would park it again
+                print(f"{args.uuid}: already parked at orbit {already.orbit}")
+                return 0
             client.uuid_transfer(args.uuid, config.park.code, "XML", config.switch.context)
         except AuthenticationError:
             raise SwitchAuthFailed(f"ESL at {config.switch.esl_host}:{config.switch.esl_port} "
