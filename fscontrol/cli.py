@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 import time
@@ -12,6 +13,36 @@ import traceback
 from .errors import FscontrolError, NotImplementedYet
 
 DEFAULT_CONFIG = os.environ.get("FSCONTROL_CONFIG", "fscontrol.toml")
+
+
+class UsageParser(argparse.ArgumentParser):
+    """A usage error is one line on stderr and exit 2, like every other error (argparse would
+    print the whole usage first)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def tcp_port(text: str) -> int:
+    """An argparse type: a TCP port to listen on, 0 meaning any free one."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (0-65535; 0 = any free port)")
+    return port
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds greater than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds greater than 0")
+    return value
 
 
 def _config_arg(parser: argparse.ArgumentParser) -> None:
@@ -155,7 +186,7 @@ def not_implemented(feature: str):
     return cmd
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(UsageParser):
     """Every subcommand also accepts --debug after its name."""
 
     def __init__(self, *args, **kwargs):
@@ -225,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "controller parked it in time.")
     _config_arg(p)
     p.add_argument("uuid", metavar="UUID", help="channel uuid of the call to park")
-    p.add_argument("--wait", type=float, default=5.0, metavar="SECONDS",
+    p.add_argument("--wait", type=positive_seconds, default=5.0, metavar="SECONDS",
                    help="how long to wait for the controller to park it (default 5)")
     p.set_defaults(func=cmd_park)
 

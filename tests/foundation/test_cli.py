@@ -141,6 +141,20 @@ def test_db_upgrade_applies_then_reports_up_to_date(database):
     assert second.returncode == 0 and "up to date" in second.stdout
 
 
+@pytest.mark.parametrize("wait", ["nan", "-5", "0", "inf", "soon"])
+def test_park_refuses_a_wait_that_is_not_a_positive_number_of_seconds(wait):
+    result = fscontrol("park", "--wait", wait, "0f9d7eee-d38c-4e6d-8c4b-70a0a82768b7")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (f"fscontrol park: error: argument --wait: {wait!r} is not a number of "
+                             f"seconds greater than 0 (see fscontrol park --help)\n")
+
+
+def test_usage_errors_are_one_line():
+    result = fscontrol("chek")
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("fscontrol: error: argument COMMAND: invalid choice: 'chek'")
+
+
 @pytest.mark.parametrize("args", [["pickup-group"], ["call", "1001", "5551234"]])
 def test_unlanded_features_say_not_implemented(args):
     result = fscontrol(*args)
