@@ -31,9 +31,12 @@ _TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", Secret
 
 
 def _describe(value) -> str:
+    """What a TOML value is, spelled as in TOML (`boolean true`, not Python's True), for messages."""
     kind = {str: "string", bool: "boolean", int: "integer", float: "number",
             list: "array", dict: "table"}.get(type(value), type(value).__name__)
-    return f"{kind} {value!r}" if kind in ("string", "integer", "number", "boolean") else kind
+    if kind == "boolean":
+        return f"boolean {'true' if value else 'false'}"
+    return f"{kind} {value!r}" if kind in ("string", "integer", "number") else kind
 
 
 class _Builder:
