@@ -71,6 +71,12 @@ def cmd_check(args) -> int:
             print(f"{args.file}: {line}" if not line.startswith(str(args.file)) else line)
         print(f"{args.file}: {len(e.problems)} problem(s)", file=sys.stderr)
         return 2
+    # valid, but an empty file (or one with a typo'd table name) is valid too
+    if not config.users:
+        print(f"{args.file}: warning: no [[users]]: no call is routed to a phone and nobody can "
+              f"be rung back")
+    if not config.ranges("park"):
+        print(f'{args.file}: warning: no [[orbits]] of kind "park": no call can be parked')
     orbits = sum(r.numbers.size for r in config.ranges("park"))
     print(f"{args.file}: ok — {len(config.users)} users, {len(config.ranges('park'))} park "
           f"range(s) with {orbits} orbits, {len(config.pickup_groups)} pickup group(s)")

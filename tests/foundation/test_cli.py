@@ -26,6 +26,15 @@ def test_check_example_exits_0():
     assert "ok" in result.stdout
 
 
+def test_check_of_an_empty_config_warns_that_it_has_no_users_and_no_orbits():
+    result = fscontrol("check", "/dev/null")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[:2] == [
+        "/dev/null: warning: no [[users]]: no call is routed to a phone and nobody can be rung back",
+        '/dev/null: warning: no [[orbits]] of kind "park": no call can be parked']
+    assert "warning" not in fscontrol("check", str(EXAMPLE)).stdout
+
+
 def test_check_lists_every_problem_with_key_path_and_exits_2(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(EXAMPLE.read_text()
