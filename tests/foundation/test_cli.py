@@ -95,6 +95,18 @@ def test_check_refuses_config_values_the_switch_would_expand_in_a_command(tmp_pa
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("dial", ["user/{ext}@${domain}", "user/${ext}@{domain}"])
+def test_a_refused_user_dial_string_is_quoted_as_written_not_as_rendered(tmp_path, dial):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(EXAMPLE.read_text().replace('user_dial_string = "user/{ext}@{domain}"',
+                                               f'user_dial_string = "{dial}"'))
+    result = fscontrol("check", str(bad))
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stdout.splitlines()
+    assert line.startswith(f'{bad}: switch.user_dial_string: "{dial}"'), line
+    assert "$1" not in line and "$$$" not in line and "dialplan.xml" not in line
+
+
 @pytest.mark.parametrize("content, expected", [
     (None, "not found"),
     ("[park\n", "is not valid TOML"),
