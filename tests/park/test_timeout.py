@@ -135,3 +135,22 @@ def test_the_ringback_dials_the_user_dial_string_as_the_dialplan_does(make_site,
     if "sip_h_X-Site" in dial:
         assert bob.channel.vars["sip_h_X-Site"] == "hq"
     assert site.log_actions(orbit) == ["park", "timeout", "ringback_answered"]
+
+
+def test_parked_shows_when_the_ringback_really_ends(make_site):
+    """While the parker's phone rings, WHEN is the end of the ringing (ringback_timeout), not the
+    controller's internal deadline, which allows some grace beyond it."""
+    import re
+
+    from fscontrol.park.view import table
+    site = make_site(timeout=1, ringback_timeout=20)
+    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
+    bob.ring_forever()
+    alice.dial("*70", variables=REFERRED_BY_BOB)
+    site.orbit_of(alice)
+    bob.wait_ringing(5)
+    until(lambda: site.parked()[0].state.value == "ringing_back")
+    row = table(site.config, site.parked()).splitlines()[1]
+    assert "ringing 1002 (attempt 1/1)" in row
+    seconds = int(re.search(r"in (\d+)s$", row).group(1))
+    assert 15 <= seconds <= 20, row
