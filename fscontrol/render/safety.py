@@ -97,7 +97,8 @@ def fallback_dial_problem(target: str) -> str | None:
     try:
         operator_dial(expand_dial(target, domain="domain.invalid"), "fallback")
     except InvalidArgument as e:
-        return f'"{target}" cannot be dialled: {str(e).removeprefix("fallback: ")}'
+        reason = str(e).removeprefix("fallback: ").removeprefix("dial string: ")
+        return f'"{target}" cannot be dialled: {reason}'
     return None
 
 

@@ -233,6 +233,7 @@ def test_unencoded_at_in_the_database_password_is_refused_without_quoting_it():
     ("*70", "is park.code: the call would never leave Call Park"),
     ("7042", "is an orbit of orbits[0]: the call would be bridged"),
     ("user/10 02@a", "a dial string has no spaces"),
+    ("user/{ext}@{domain}", 'cannot be dialled: {ext} has no value here'),
 ])
 def test_park_fallback_forms(fallback, expected):
     for where in ("park", "orbits"):
