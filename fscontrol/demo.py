@@ -28,9 +28,13 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
+SEEN: set[tuple[str, str]] = set()  # (event name, channel uuid) of every event shown
+
+
 def show_event(event) -> None:
     if event.name not in SHOWN:
         return
+    SEEN.add((event.name, event.uuid))
     who = f"{event.channel_name or event.uuid}"
     extra = ""
     if event.name == "CHANNEL_BRIDGE":
@@ -108,10 +112,11 @@ def main() -> int:
         orbit = parked[0].orbit
         alice.wait_hearing("music", timeout=5)
         bob.wait_idle(timeout=5)
+        # the controller's view of Bob's hang-up prints a switch line: before the table, not in it
+        wait(lambda: ("CHANNEL_HANGUP_COMPLETE", bob.calls[-1].uuid) in SEEN)
         say(f"    Alice is parked at orbit {orbit} and hears {alice.hearing()}; Bob's leg ended")
-        say("    fscontrol parked:")
-        for line in table(site, park.store.all()).splitlines():
-            say("      " + line)
+        parked_table = table(site, park.store.all())  # the query yields to other greenlets
+        say("    fscontrol parked:\n" + "\n".join("      " + line for line in parked_table.splitlines()))
         say(f"7. Carol dials orbit {orbit} from her phone and retrieves the call")
         carol.dial(orbit)
         alice.wait_connected(to="1003", timeout=5)

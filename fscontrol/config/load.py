@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import tomllib
@@ -31,9 +32,12 @@ _TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", Secret
 
 
 def _describe(value) -> str:
+    """What a TOML value is, spelled as in TOML (`boolean true`, not Python's True), for messages."""
     kind = {str: "string", bool: "boolean", int: "integer", float: "number",
             list: "array", dict: "table"}.get(type(value), type(value).__name__)
-    return f"{kind} {value!r}" if kind in ("string", "integer", "number", "boolean") else kind
+    if kind == "boolean":
+        return f"boolean {'true' if value else 'false'}"
+    return f"{kind} {value!r}" if kind in ("string", "integer", "number") else kind
 
 
 class _Builder:
@@ -49,7 +53,7 @@ class _Builder:
         if not isinstance(data, dict):
             self.problem(path, f"expected a table, got {_describe(data)}")
             return None
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for key in data:
             if key not in fields:
@@ -105,6 +109,11 @@ class _Builder:
 _BAD = object()
 
 
+@functools.cache
+def _hints(cls) -> dict:
+    return typing.get_type_hints(cls)
+
+
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
@@ -122,6 +131,9 @@ def parse(data: dict, env: typing.Mapping[str, str] | None = None, source: str =
     config = builder.build(Config, data, "")
     if config is not None and not builder.problems:
         builder.problems.extend(validate(config))
+        from ..render.safety import command_problems  # (render imports this module)
+        found = {key for key, _ in builder.problems}
+        builder.problems.extend(pr for pr in command_problems(config) if pr[0] not in found)
     if builder.problems or config is None:
         raise ConfigError(builder.problems or [("", "invalid configuration")], source)
     return config
@@ -208,6 +220,8 @@ def validate(config: Config) -> list[tuple[str, str]]:
 
     ranges: list[tuple[int, numbers.NumberRange]] = []
     names: dict[str, int] = {}
+    # every rule between ranges, numbers and codes goes through a RangeIndex (sorted intervals):
+    # comparing every pair was quadratic, and 3,000 ranges never finished
     for i, r in enumerate(config.orbits):
         where = f"orbits[{i}]"
         if r.name in names:
@@ -224,32 +238,31 @@ def validate(config: Config) -> list[tuple[str, str]]:
                     p((f"{where}.{fld}", 'only a range of kind "park" has this'))
         if bad:
             continue
-        rng = r.numbers
-        for j, other in ranges:
-            if rng.overlaps(other):
-                o = config.orbits[j]
-                p((where, f'"{r.start}".."{r.end}" overlaps orbits[{j}] ("{o.start}".."{o.end}")'))
-        for key, code in codes.items():
-            if rng.contains(code):
-                p((where, f'orbit "{code}" collides with feature code {key}'))
-        for ext, u in users.items():
-            if rng.contains(ext):
-                p((where, f'orbit "{ext}" collides with users[{u}].extension'))
-        ranges.append((i, rng))
+        ranges.append((i, r.numbers))
+    index = numbers.RangeIndex(ranges)
+    for i, j in index.overlaps():
+        r, o = config.orbits[i], config.orbits[j]
+        p((f"orbits[{i}]", f'"{r.start}".."{r.end}" overlaps orbits[{j}] ("{o.start}".."{o.end}")'))
+    for key, code in codes.items():
+        for i in index.find(code):
+            p((f"orbits[{i}]", f'orbit "{code}" collides with feature code {key}'))
+    for ext, u in users.items():
+        for i in index.find(ext):
+            p((f"orbits[{i}]", f'orbit "{ext}" collides with users[{u}].extension'))
     total = sum(r.size for _, r in ranges)
     if total > numbers.MAX_TOTAL:
         p(("orbits", f"{total:,} orbits in all; at most {numbers.MAX_TOTAL:,}"))
 
-    _check_fallback(p, "park.fallback", config.park.fallback, codes, ranges)
+    _check_fallback(p, "park.fallback", config.park.fallback, codes, index)
     for i, r in enumerate(config.orbits):
         if r.kind == "park":
-            _check_fallback(p, f"orbits[{i}].fallback", r.fallback, codes, ranges)
+            _check_fallback(p, f"orbits[{i}].fallback", r.fallback, codes, index)
 
-    pickup = [rng for i, rng in ranges if config.orbits[i].kind == "pickup"]
+    pickup = numbers.RangeIndex((i, rng) for i, rng in ranges if config.orbits[i].kind == "pickup")
     seen: dict[str, int] = {}
     for i, g in enumerate(config.pickup_groups):
         where = f"pickup_groups[{i}]"
-        if not any(rng.contains(g.number) for rng in pickup):
+        if not pickup.find(g.number):
             p((f"{where}.number", f'"{g.number}" is in no orbit range of kind "pickup"'))
         if g.number in seen:
             p((f"{where}.number", f'"{g.number}" is also pickup_groups[{seen[g.number]}]'))
@@ -276,7 +289,7 @@ FALLBACK_NUMBER = re.compile(r"[0-9*#+]{1,32}")
 
 
 def _check_fallback(p, where: str, target: str | None, codes: dict[str, str],
-                    ranges: list[tuple[int, numbers.NumberRange]]) -> None:
+                    ranges: numbers.RangeIndex) -> None:
     """A park fallback is empty, `voicemail:<box>`, a number of our context, or a dial string
     that the controller can send in an inline dialplan (`bridge:<dial string>`) as it is."""
     if not target:
@@ -294,10 +307,9 @@ def _check_fallback(p, where: str, target: str | None, codes: dict[str, str],
         for code_key, code in codes.items():
             if target == code:
                 p((where, f'"{target}" is {code_key}: the call would never leave Call Park'))
-        for i, rng in ranges:
-            if rng.contains(target):
-                p((where, f'"{target}" is an orbit of orbits[{i}]: the call would be bridged to '
-                          f'whatever is parked there'))
+        for i in ranges.find(target):
+            p((where, f'"{target}" is an orbit of orbits[{i}]: the call would be bridged to '
+                      f'whatever is parked there'))
         return
     if "$" in target:
         p((where, f'"{target}" has a "$": write {{domain}} for the switch\'s domain (the '
@@ -315,16 +327,9 @@ def _check_fallback(p, where: str, target: str | None, codes: dict[str, str],
 
 def _database_url_problem(url: str) -> str | None:
     """Why `url` is no PostgreSQL URL/conninfo, or None. Never quotes it: it holds a password."""
-    if not url:
-        return None
-    from psycopg import ProgrammingError, conninfo
-    try:
-        conninfo.conninfo_to_dict(url)
-    except ProgrammingError:
-        return ("is not a valid PostgreSQL URL (postgresql://user:password@host:port/dbname; "
-                "a %, @, / or : in the password must be percent-encoded); DATABASE_URL, when "
-                "set, is the value checked")
-    return None
+    from ..db.connect import url_problem
+    why = url_problem(url)
+    return f"{why}; DATABASE_URL, when set, is the value checked" if why else None
 
 
 def _check_timing(p, where: str, timeout: int | None, max_attempts: int | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import re
 from dataclasses import dataclass
 
@@ -85,3 +87,56 @@ def make_range(start: str, end: str) -> NumberRange:
     """A NumberRange from a pair already checked by `range_problems`."""
     prefix, digits = split(start)
     return NumberRange(prefix, len(digits), int(digits), int(split(end)[1]))
+
+
+class RangeIndex:
+    """Which of many ranges hold a number, and which ranges overlap, in O(n log n) for n ranges
+    instead of comparing every pair: ranges are grouped by prefix and width and sorted by their
+    first number. `items` are `(key, NumberRange)`; results name the keys."""
+
+    def __init__(self, items):
+        self._groups: dict[tuple[str, int], tuple[list[int], list[int], list]] = {}
+        by_group: dict[tuple[str, int], list] = {}
+        for order, (key, rng) in enumerate(items):
+            by_group.setdefault((rng.prefix, rng.width), []).append((rng.first, order, rng.last, key))
+        for group, entries in by_group.items():
+            entries.sort()
+            firsts = [e[0] for e in entries]
+            reach, top = [], -1  # reach[k]: the highest `last` among entries[:k + 1]
+            for e in entries:
+                top = max(top, e[2])
+                reach.append(top)
+            self._groups[group] = (firsts, reach, entries)
+
+    def find(self, number: str) -> list:
+        """Keys of the ranges holding `number`, in the order the ranges were given."""
+        prefix, digits = split(number)
+        group = self._groups.get((prefix, len(digits)))
+        if group is None or not digits.isdigit():
+            return []
+        firsts, reach, entries = group
+        value = int(digits)
+        found = []
+        k = bisect.bisect_right(firsts, value) - 1
+        while k >= 0 and reach[k] >= value:  # only overlapping ranges make this go back further
+            first, order, last, key = entries[k]
+            if last >= value:
+                found.append((order, key))
+            k -= 1
+        return [key for _, key in sorted(found)]
+
+    def overlaps(self) -> list[tuple[object, object]]:
+        """`(later key, earlier key)` for every pair of overlapping ranges, in the order the
+        later ones were given (then the earlier ones)."""
+        pairs = []
+        for firsts, reach, entries in self._groups.values():
+            active: list[tuple[int, int, object]] = []  # heap of (last, order, key) still open
+            for first, order, last, key in entries:
+                while active and active[0][0] < first:
+                    heapq.heappop(active)
+                for _, other_order, other_key in active:
+                    a, b = ((order, key), (other_order, other_key))
+                    later, earlier = (a, b) if a[0] > b[0] else (b, a)
+                    pairs.append((later[0], earlier[0], later[1], earlier[1]))
+                heapq.heappush(active, (last, order, key))
+        return [(later, earlier) for _, _, later, earlier in sorted(pairs, key=lambda p: p[:2])]

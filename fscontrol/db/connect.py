@@ -22,12 +22,36 @@ log = logging.getLogger(__name__)
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
-def describe_url(url: str) -> str:
-    """`host:port/dbname` of a URL, for messages: never the password or other parameters."""
+_HOST = re.compile(r"[A-Za-z0-9._%:-]+|/[^\s@]*")  # a name, an IPv4/IPv6 address, a socket dir
+_MALFORMED = ("is not a valid PostgreSQL URL (postgresql://user:password@host:port/dbname; a %, "
+              "@, / or : in the password must be percent-encoded)")
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is no usable PostgreSQL URL/conninfo, or None. Never quotes any part of it: a
+    malformed URL puts pieces of the password where the host or database name should be
+    (`postgresql://u:pa@ss@host/db` names the host "ss@host")."""
+    if not url:
+        return None
     try:
         info = conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError:
-        return "(unparseable database URL)"
+        return _MALFORMED
+    hosts = [h for h in (info.get("host") or "").split(",") if h] + \
+            [h for h in (info.get("hostaddr") or "").split(",") if h]
+    ports = [p for p in (info.get("port") or "").split(",") if p]
+    if (any(not _HOST.fullmatch(h) for h in hosts) or any(not p.isdigit() for p in ports)
+            or "@" in (info.get("dbname") or "")):
+        return _MALFORMED
+    return None
+
+
+def describe_url(url: str) -> str:
+    """`host:port/dbname` of a URL, for messages: never the password or other parameters, and
+    nothing at all of a malformed URL."""
+    if url_problem(url):
+        return "(malformed database URL)"
+    info = conninfo.conninfo_to_dict(url)
     host = info.get("host") or "localhost"
     port = info.get("port") or "5432"
     where = host if host.startswith("/") else f"{host}:{port}"
@@ -50,6 +74,9 @@ class Database:
     def connect(self, **params) -> psycopg.Connection:
         """A new autocommit connection; a DatabaseUnavailable naming the server when none can be
         made. `params`: more libpq connection parameters (application_name, keepalives...)."""
+        if url_problem(self.url):  # the driver's messages would quote the misparsed pieces
+            raise DatabaseUnavailable("the database URL (database.url / DATABASE_URL) is not a "
+                                      "valid PostgreSQL URL")
         kwargs = {"autocommit": True, "connect_timeout": max(1, round(self.connect_timeout)), **params}
         if self.schema:
             kwargs["options"] = f"-c search_path={self.schema}"

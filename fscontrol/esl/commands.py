@@ -2,7 +2,10 @@
 
 Every user-supplied piece is validated or quoted here: CR/LF/NUL anywhere are rejected; in
 ``{}`` blocks a value with spaces, ``|`` or ``^`` is single-quoted and ``, { } [ ] '`` are
-rejected; inline dialplans reject commas. Errors name the field and the character.
+rejected; inline dialplans reject commas; ``${`` (which the switch would expand, API calls
+included) is rejected wherever an application or a dial string would carry it. An operator's
+dial string is expanded by :func:`expand_dial` and parsed by :func:`operator_dial`, whose
+prefix may hold only :data:`OPERATOR_DIAL_VARIABLES`. Errors name the field and the character.
 :class:`CommandsMixin` gives the client its ``originate``/``sendmsg``/``uuid_*`` helpers.
 """
 
@@ -19,7 +22,8 @@ from .errors import CommandError, CommandTimeout, InvalidArgument
 from .events import Event
 
 __all__ = [
-    "dial_string", "quote_var_value", "originate_command", "inline_dialplan", "bgapi_message",
+    "dial_string", "quote_var_value", "expand_dial", "operator_dial", "OperatorDial",
+    "OPERATOR_DIAL_VARIABLES", "originate_command", "inline_dialplan", "bgapi_message",
     "sendmsg_execute", "sendmsg_hangup", "sendevent_message", "parse_result", "JobResult",
     "CommandsMixin", "new_uuid", "check_line",
 ]
@@ -44,6 +48,8 @@ _TOKEN_REJECT = re.compile(r"[\s,{}\[\]|^'\"()\x00-\x1f\x7f]|\$\{")
 _BROADCAST_REJECT = re.compile(r"[\s{}\[\]'\"\x00-\x1f\x7f]|\$\{")
 _APP_ARG_REJECT = re.compile(r"[)'\r\n\x00-\x1f\x7f]|\$\{")
 _INLINE_ARG_REJECT = re.compile(r"[,'\r\n\x00-\x1f\x7f]|\$\{")
+# a sendmsg execute-app-arg is one header line; the application expands ${...} in it
+_EXPANSION = re.compile(r"\$\{")
 
 
 def _describe(ch: str) -> str:
@@ -118,17 +124,16 @@ def quote_var_value(field: str, value) -> str:
 
 def channel_vars(variables: Optional[Mapping[str, object]]) -> str:
     """``{k=v,...}`` (empty string if no variables); keys validated, values quoted."""
-    if not variables:
-        return ""
-    parts = []
-    for key, value in variables.items():
-        key = _check_re("variable name", key, _NAME, "variable name")
-        parts.append(f"{key}={quote_var_value(key, value)}")
-    return "{" + ",".join(parts) + "}"
+    return _var_block(variables)
 
 
 def check_endpoint(field: str, endpoint) -> str:
     return _check_reject(field, endpoint, _TOKEN_REJECT, "not allowed in an endpoint")
+
+
+def check_broadcast_path(field: str, path) -> str:
+    """What `uuid_broadcast` can play: no spaces, quotes, braces or `${`."""
+    return _check_reject(field, path, _BROADCAST_REJECT, "not allowed in a broadcast path")
 
 
 def dial_string(endpoint: Union[str, Sequence[str]], variables: Optional[Mapping[str, object]] = None,
@@ -138,7 +143,12 @@ def dial_string(endpoint: Union[str, Sequence[str]], variables: Optional[Mapping
     Several endpoints are joined with ``separator`` (``,`` rings them at once, ``|`` one after
     the other). Example: ``dial_string("user/1002@pbx.test", {"origination_caller_id_name":
     "Call Via Work"})`` -> ``{origination_caller_id_name='Call Via Work'}user/1002@pbx.test``.
+    An :class:`OperatorDial` keeps its prefix: its variables, then ``variables`` (which win).
     """
+    if isinstance(endpoint, OperatorDial):
+        merged = {**endpoint.variables, **(variables or {})}
+        return (channel_vars(merged) + _var_block(endpoint.leg_variables, "[", "]")
+                + check_endpoint("endpoint", endpoint.endpoint))
     if separator not in (",", "|"):
         raise InvalidArgument("separator: must be ',' or '|'")
     endpoints = [endpoint] if isinstance(endpoint, str) else list(endpoint)
@@ -149,6 +159,121 @@ def dial_string(endpoint: Union[str, Sequence[str]], variables: Optional[Mapping
         if not e:
             raise InvalidArgument("endpoint: must not be empty")
     return channel_vars(variables) + separator.join(checked)
+
+
+# operator dial strings -----------------------------------------------------------------------
+# switch.user_dial_string and a park fallback are written by the operator. They are templates:
+# `{ext}` and `{domain}` are filled in by `expand_dial` (the one expansion, for the rendered
+# dialplan and for the controller's own originates alike), and the result is parsed by
+# `operator_dial`, which accepts a `{...}` and a `[...]` prefix holding only the call-setup
+# variables below. Anything else there is refused: `execute_on_*`, `api_on_*`, the hangup
+# hooks, `exec_after_bridge_*` ... run applications or API commands (`system` among them), and
+# `origination_*` is the controller's own (the ring-back's caller id and uuid).
+OPERATOR_DIAL_VARIABLES = frozenset({
+    "absolute_codec_string", "alert_info", "codec_string", "ignore_early_media", "leg_timeout",
+    "presence_id", "rtp_secure_media", "sip_auto_answer", "sip_cid_type", "sip_invite_domain",
+})
+_SIP_HEADER_VARIABLE = re.compile(r"sip_h_[A-Za-z][A-Za-z0-9-]{0,63}\Z")  # sip_h_X-Foo: a SIP header
+_TEMPLATE = re.compile(r"\{(ext|domain)\}|\$\$\{([A-Za-z0-9_]+)\}")
+
+
+def operator_variable_allowed(name: str) -> bool:
+    return name in OPERATOR_DIAL_VARIABLES or bool(_SIP_HEADER_VARIABLE.match(name))
+
+
+def expand_dial(template: str, *, ext: Optional[str] = None, domain: Optional[str] = None,
+                global_var=None) -> str:
+    """An operator's dial string with `{ext}` and `{domain}` filled in, in one pass (a filled-in
+    value is never expanded again); with `global_var` (name -> value, e.g. the switch's
+    `global_getvar`) each `$${name}` too, as the switch's preprocessor does in the rendered
+    dialplan. Render passes `ext="$1"` and `switch.domain`; the ring-back the parker's
+    extension, the switch's domain and `global_var`. InvalidArgument for `{ext}`/`{domain}`
+    without a value."""
+    def fill(m):
+        if m.group(2) is not None:
+            return m.group(0) if global_var is None else str(global_var(m.group(2)))
+        value = ext if m.group(1) == "ext" else domain
+        if value is None:
+            raise InvalidArgument(f"dial string: {{{m.group(1)}}} has no value here")
+        return value
+    return _TEMPLATE.sub(fill, template)
+
+
+class OperatorDial(str):
+    """An operator's dial string, expanded and checked: `{variables}[leg_variables]endpoint`,
+    the prefix holding only allowed variables. Its text is the canonical form (values quoted as
+    `dial_string` quotes them); `dial_string` merges its variables with the caller's."""
+
+    variables: dict
+    leg_variables: dict
+    endpoint: str
+
+    def __new__(cls, variables: Mapping[str, str], leg_variables: Mapping[str, str], endpoint: str):
+        text = _var_block(variables, "{", "}") + _var_block(leg_variables, "[", "]") + endpoint
+        self = super().__new__(cls, text)
+        self.variables, self.leg_variables, self.endpoint = dict(variables), dict(leg_variables), endpoint
+        return self
+
+
+def _take_block(field: str, text: str, open_: str, close: str) -> Tuple[dict, str]:
+    """(variables, rest) of a leading `open_ ... close` block of `text` ({} if there is none)."""
+    if not text.startswith(open_):
+        return {}, text
+    items, cur, quoted = [], "", False
+    for i, ch in enumerate(text[1:], 1):
+        if ch == "'":
+            quoted = not quoted
+        if not quoted and ch == close:
+            items.append(cur)
+            break
+        if not quoted and ch == ",":
+            items.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    else:
+        raise InvalidArgument(f"{field}: the {open_}...{close} block is not closed")
+    variables = {}
+    for item in items:
+        if not item:
+            continue
+        name, eq, value = item.partition("=")
+        if not eq:
+            raise InvalidArgument(f"{field}: {open_}{item}{close} is not a variable=value")
+        if not operator_variable_allowed(name):
+            raise InvalidArgument(
+                f"{field}: the variable {name} may not be set in a dial string (allowed: "
+                f"{', '.join(sorted(OPERATOR_DIAL_VARIABLES))}, sip_h_<header>)")
+        if len(value) >= 2 and value[0] == value[-1] == "'":
+            value = value[1:-1]
+        quote_var_value(name, value)
+        variables[name] = value
+    return variables, text[i + 1:]
+
+
+def operator_dial(text: str, field: str = "dial string") -> OperatorDial:
+    """Parses an expanded operator dial string (see `expand_dial`) into an OperatorDial;
+    InvalidArgument naming what cannot be sent: a variable not allowed in the prefix, a value
+    that cannot be quoted, several endpoints (`,` `|`), anything an endpoint cannot carry."""
+    check_line(field, text)
+    variables, rest = _take_block(field, text, "{", "}")
+    leg_variables, rest = _take_block(field, rest, "[", "]")
+    if rest.startswith("<"):
+        raise InvalidArgument(f"{field}: a <...> prefix is not supported; use {{...}}")
+    endpoint = check_endpoint(field, rest)
+    if not endpoint:
+        raise InvalidArgument(f"{field}: no endpoint after the variables")
+    return OperatorDial(variables, leg_variables, endpoint)
+
+
+def _var_block(variables: Optional[Mapping[str, object]], open_: str = "{", close: str = "}") -> str:
+    if not variables:
+        return ""
+    parts = []
+    for key, value in variables.items():
+        key = _check_re("variable name", key, _NAME, "variable name")
+        parts.append(f"{key}={quote_var_value(key, value)}")
+    return open_ + ",".join(parts) + close
 
 
 def application_token(app: str, arg: Optional[str] = None) -> str:
@@ -212,7 +337,9 @@ def sendmsg_execute(uuid: str, app: str, arg: Optional[str] = None, *, event_uui
     lines = [f"sendmsg {check_uuid('uuid', uuid)}", "call-command: execute",
              f"execute-app-name: {_check_re('application', app, _APP, 'application name')}"]
     if arg is not None and arg != "":
-        lines.append(f"execute-app-arg: {check_line('application argument', arg)}")
+        arg = _check_reject("application argument", arg, _EXPANSION,
+                            "the switch expands it when the application runs")
+        lines.append(f"execute-app-arg: {arg}")
     if loops is not None:
         lines.append(f"loops: {int(loops)}")
     if event_lock:
@@ -458,7 +585,7 @@ class CommandsMixin:
     def uuid_broadcast(self, uuid: str, path: str, leg: str = "aleg", timeout=None) -> JobResult:
         if leg not in ("aleg", "bleg", "both"):
             raise InvalidArgument("leg: must be 'aleg', 'bleg' or 'both'")
-        path = _check_reject("path", path, _BROADCAST_REJECT, "not allowed in a broadcast path")
+        path = check_broadcast_path("path", path)
         return self._checked_api(uuid_command("uuid_broadcast", uuid, path, leg), timeout)
 
     def uuid_break(self, uuid: str, all: bool = False, timeout=None) -> JobResult:
@@ -475,6 +602,14 @@ class CommandsMixin:
         if value is not None and value != "":
             args.append(_check_reject(name, str(value), _CONTROL, "values are single lines"))
         return self._checked_api(uuid_command("uuid_setvar", uuid, *args), timeout)
+
+    def global_getvar(self, name: str, timeout=None) -> str:
+        """A global variable of the switch (what `$${name}` expands to); "" when unset."""
+        name = _check_re("variable name", name, _NAME, "variable name")
+        text = self.api(f"global_getvar {name}", timeout=timeout)
+        if text.startswith("-ERR"):
+            parse_result(text, "global_getvar")
+        return text.strip()
 
     def uuid_getvar(self, uuid: str, name: str, timeout=None) -> Optional[str]:
         """The variable's value, or None when unset (``_undef_``)."""

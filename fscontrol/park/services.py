@@ -13,8 +13,9 @@ from datetime import datetime, timedelta, timezone
 
 import gevent
 
-from ..esl import ChannelGone, CommandError, CommandTimeout, ConnectionLost, EslError
-from ..esl.commands import chat_command, new_uuid
+from ..esl import (ChannelGone, CommandError, CommandTimeout, ConnectionLost, EslError,
+                   InvalidArgument)
+from ..esl.commands import chat_command, expand_dial, new_uuid, operator_dial
 from .errors import CallBusy, NoOrbitAvailable, NotBridged, ParkError, ParkStoreUnavailable
 from .locks import CallLocks
 from .music import HoldMusic
@@ -113,7 +114,8 @@ class ParkService:
 
     def user_dial(self, extension: str) -> str:
         domain = self.domain or self.resolve_domain()
-        return self.config.switch.user_dial_string.format(ext=extension, domain=domain)
+        return operator_dial(expand_dial(self.config.switch.user_dial_string, ext=extension,
+                                         domain=domain, global_var=self.esl.global_getvar))
 
     def user_name(self, extension: str) -> str:
         user = next((u for u in self.config.users if u.extension == extension), None)
@@ -515,6 +517,10 @@ class ParkService:
                 cause = "NO_ANSWER"
                 log.info("park: ring-back %s: %s", rb, e)
                 self._kill(rb)
+            except InvalidArgument as e:   # the dial string: ringing again would not help
+                log.error("park: ring-back of %s at %s refused: %s", call.caller, call.orbit, e)
+                self._fallback_after_error(call.channel_uuid, f"ring-back refused: {e}")
+                return
             except ConnectionLost as e:
                 self._not_asked(call, str(e))
                 return
@@ -624,7 +630,7 @@ class ParkService:
             domain = self.domain or self.resolve_domain()
             self.esl.uuid_transfer_inline(uuid, ["answer", ("voicemail", f"default {domain} {box}")])
         elif "/" in target:
-            dial = target.replace("{domain}", self.domain or self.resolve_domain())  # as user_dial_string
+            dial = operator_dial(expand_dial(target, domain=self.domain or self.resolve_domain()))
             self.esl.uuid_transfer_inline(uuid, [("bridge", dial)])
         else:
             self.esl.uuid_transfer(uuid, target, "XML", self.config.switch.context)

@@ -52,6 +52,9 @@ def table(config, calls: list[ParkedCall], now: datetime | None = None) -> str:
     for c in calls:
         s = settings_for(config, c.range_name)
         left = (c.deadline - now).total_seconds()
+        if c.state is State.RINGING_BACK:  # the row's deadline allows some grace past the ringing
+            from .services import RINGBACK_GRACE  # (services imports this module)
+            left -= RINGBACK_GRACE
         when = f"in {_duration(left)}" if left > 0 else "now (overdue)"
         rows.append((c.orbit, c.caller, c.parker or "-", _duration((now - c.parked_at).total_seconds()),
                      f"{c.attempts}/{s.max_attempts}", next_action(c, s), when))

@@ -56,6 +56,8 @@ def deploy(config: Config, dest=None, dry_run: bool = False, rollback: bool = Fa
     Raises ConfigError / RenderError / DeployError; the live files are untouched then."""
     dest = Path(dest if dest is not None else config.switch.conf_dir)
     live = dest / contract.DEPLOY_SUBDIR
+    if not dest.is_dir():  # before the dry run too: it must fail where the deploy would
+        raise DeployError(f"{dest}: no such directory (set switch.conf_dir or pass --dest)")
     if rollback:
         target = _read_previous(live)
     else:
@@ -67,8 +69,6 @@ def deploy(config: Config, dest=None, dry_run: bool = False, rollback: bool = Fa
         what = "rollback" if rollback else "deploy"
         summary = diff if changed else f"{live}: up to date, nothing to {what}"
         return DeployResult(summary=summary, changed=changed, diff=diff)
-    if not dest.is_dir():
-        raise DeployError(f"{dest}: no such directory (set switch.conf_dir or pass --dest)")
     reloader = reloader or EslReloader.for_switch(config.switch)
     try:
         live.mkdir(exist_ok=True)

@@ -4,6 +4,7 @@ a shortest common string. Used to prove that no extension shadows another."""
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass
 
@@ -214,16 +215,98 @@ class _Nfa:
         raise AssertionError(kind)
 
 
+# --- finite languages: what an anchored expression without * + or negated classes matches
+
+FINITE_LIMIT = 200_000  # strings; beyond that a language is treated as if it were infinite
+
+
+def _size(node) -> int | None:
+    """How many strings (with repetitions) `node` spells, or None when it is unbounded or uses
+    something `_spell` does not (a negated class, an anchor inside)."""
+    kind = node[0]
+    if kind == "set":
+        cs = node[1]
+        return None if cs.negated else len(cs.chars)
+    if kind == "cat":
+        n = 1
+        for item in node[1]:
+            m = _size(item)
+            if m is None:
+                return None
+            n *= m
+            if n > FINITE_LIMIT:
+                return None
+        return n
+    if kind == "alt":
+        sizes = [_size(b) for b in node[1]]
+        return None if None in sizes else sum(sizes)
+    if kind == "rep":
+        _, sub, lo, hi = node
+        m = _size(sub)
+        if m is None or hi is None:
+            return None
+        total = sum(m ** k for k in range(lo, hi + 1)) if m > 1 else hi - lo + 1
+        return total if total <= FINITE_LIMIT else None
+    return None  # bol/eol inside the expression
+
+
+def _spell(node) -> set[str]:
+    kind = node[0]
+    if kind == "set":
+        return set(node[1].chars)
+    if kind == "cat":
+        out = {""}
+        for item in node[1]:
+            tails = _spell(item)
+            out = {a + b for a in out for b in tails}
+        return out
+    if kind == "alt":
+        return set().union(*(_spell(b) for b in node[1]))
+    _, sub, lo, hi = node  # rep
+    one = _spell(sub)
+    out, layer = set(), {""}
+    for k in range(hi + 1):
+        if k >= lo:
+            out |= layer
+        if k < hi:
+            layer = {a + b for a in layer for b in one}
+    return out
+
+
 class Language:
     """The set of strings a dialplan expression matches (PCRE search semantics: an expression
     not anchored with ^ / $ matches anywhere in the string)."""
 
     def __init__(self, expression: str):
         self.expression = expression
-        tree = _Parser(expression).parse()
-        wrapped = ("cat", [("rep", ("set", ANY), 0, None), tree, ("rep", ("set", ANY), 0, None)])
-        self.nfa = _Nfa()
-        self.start, self.final = self.nfa.build(wrapped)
+        self.tree = _Parser(expression).parse()
+        self._nfa = None
+
+    @property
+    def nfa(self) -> _Nfa:
+        if self._nfa is None:
+            wrapped = ("cat", [("rep", ("set", ANY), 0, None), self.tree,
+                               ("rep", ("set", ANY), 0, None)])
+            self._nfa = _Nfa()
+            self.start, self.final = self._nfa.build(wrapped)
+        return self._nfa
+
+    def strings(self) -> frozenset[str] | None:
+        """Every string the expression matches when that is a finite set of at most
+        FINITE_LIMIT (an expression anchored at both ends, `^...$`, with no `* +`, open `{m,}`
+        or negated class), else None. A dialplan's numbers are such sets: comparing them is a
+        set lookup, where `common` is a product of two automata."""
+        node = self.tree
+        if isinstance(node, tuple) and node[0] == "cat":
+            items = node[1]
+            if (len(items) >= 2 and items[0] == ("bol",) and items[-1] == ("eol",)
+                    and _size(("cat", items[1:-1])) is not None):
+                return frozenset(_spell(("cat", items[1:-1])))
+        return None
+
+    def matches(self, text: str) -> bool:
+        """Whether the expression matches `text` (for one string: no automaton needed)."""
+        return re.search(self.expression, text) is not None
 
     def common(self, other: "Language") -> str | None:
         """A shortest string both match, or None when they match nothing in common."""

@@ -11,6 +11,7 @@ import jinja2
 from ..config.load import validate as validate_config
 from ..config.model import Config
 from ..errors import ConfigError, RenderError
+from ..esl.commands import expand_dial
 from . import contract, safety, validate
 from .atomic import write_atomic
 from .regex import range_regex, set_regex
@@ -54,7 +55,7 @@ def _view(config: Config) -> dict:
     }
     if users:
         users_re = set_regex(users)
-        dial = s.user_dial_string.replace("{domain}", s.domain).replace("{ext}", "$1")
+        dial = expand_dial(s.user_dial_string, ext="$1", domain=s.domain)
         view["users"] = {"count": len(users), "expression": users_re, "dial_string": dial}
         view["directed_pickup"] = "^" + re.escape(config.features.directed_pickup) + users_re[1:]
     return view
@@ -73,8 +74,8 @@ def _range_view(r) -> dict:
 def render_files(config: Config) -> dict[str, str]:
     """File name -> text of every rendered file. Raises ConfigError for an invalid config and
     RenderError when a value cannot be rendered safely or the output fails validation."""
-    problems = validate_config(config)
     unsafe = safety.problems(config)
+    problems = [pr for pr in validate_config(config) if pr[0] not in {k for k, _ in unsafe}]
     if unsafe:
         raise RenderError(unsafe + problems)
     if problems:

@@ -67,9 +67,16 @@ def _where(elem, root) -> str:
 
 
 def _check_extensions(name: str, root) -> list[tuple[str, str]]:
+    """Each extension against every earlier one that ends the hunt when it matches. A finite
+    expression (every range, user and feature-code extension fscontrol renders) is a set of
+    numbers: its numbers are looked up in a table of the earlier finite ones, so the check is
+    linear in the numbers, not quadratic in the extensions; only an expression that matches
+    unboundedly many strings (`^7\\d+$`, unanchored) is compared with automata."""
     problems = []
     names: set[str] = set()
-    earlier: list[tuple[str, Language]] = []  # extensions that end the hunt when they match
+    owner: dict[str, int] = {}  # number -> position of the first earlier finite extension matching it
+    earlier: list[tuple[str, Language, frozenset | None]] = []  # (name, language, its strings)
+    unbounded: list[int] = []  # positions in `earlier` of the infinite ones
     for ext in root.iter("extension"):
         ext_name = ext.get("name", "")
         where = f'{name}: extension "{ext_name}"'
@@ -95,12 +102,48 @@ def _check_extensions(name: str, root) -> list[tuple[str, str]]:
                                             f"shadowing: {e}"))
         if language is None:
             continue
-        for other_name, other in earlier:
+        strings = language.strings()
+        hit = _first_shadow(language, strings, earlier, owner, unbounded)
+        if hit is not None:
+            other_name, witness = hit
+            problems.append((where, f'never reached for "{witness}": extension '
+                                    f'"{other_name}" before it matches that number'))
+        if len(conditions) == 1 and ext.get("continue", "false") != "true":
+            position = len(earlier)
+            earlier.append((ext_name, language, strings))
+            if strings is None:
+                unbounded.append(position)
+            else:
+                for s in strings:
+                    owner.setdefault(s, position)
+    return problems
+
+
+def _shortest(strings) -> str:
+    return min(strings, key=lambda s: (len(s), s))
+
+
+def _first_shadow(language, strings, earlier, owner, unbounded) -> tuple[str, str] | None:
+    """(name, witness) of the first earlier extension matching a string `language` matches."""
+    if strings is not None:
+        hits = [owner[s] for s in strings if s in owner]
+        first = min(hits) if hits else len(earlier)
+        for position in unbounded:  # an infinite earlier one before the first finite hit
+            if position > first:
+                break
+            other_name, other, _ = earlier[position]
             witness = language.common(other)
             if witness is not None:
-                problems.append((where, f'never reached for "{witness}": extension '
-                                        f'"{other_name}" before it matches that number'))
-                break
-        if len(conditions) == 1 and ext.get("continue", "false") != "true":
-            earlier.append((ext_name, language))
-    return problems
+                return other_name, witness
+        if hits:
+            return earlier[first][0], _shortest(s for s in strings if owner.get(s) == first)
+        return None
+    for other_name, other, other_strings in earlier:  # infinite: against each earlier one
+        if other_strings is None:
+            witness = language.common(other)
+        else:
+            matched = [s for s in other_strings if language.matches(s)]
+            witness = _shortest(matched) if matched else None
+        if witness is not None:
+            return other_name, witness
+    return None

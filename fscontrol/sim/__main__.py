@@ -1,7 +1,6 @@
 """`python -m fscontrol.sim`: run the simulated FreeSWITCH in the foreground, one line per call event."""
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -35,9 +34,12 @@ def main(argv=None):
     import gevent
     from .switch import SimSwitch
 
-    ap = argparse.ArgumentParser(prog="fscontrol simulate", description="Run a simulated FreeSWITCH event socket.")
+    from ..cli import UsageParser, tcp_port
+
+    ap = UsageParser(prog="fscontrol simulate", description="Run a simulated FreeSWITCH event socket.")
     ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    ap.add_argument("--port", type=int, default=8021, help="event socket port (default 8021)")
+    ap.add_argument("--port", type=tcp_port, default=8021,
+                    help="event socket port (default 8021; 0 = any free port)")
     ap.add_argument("--password", default="ClueCon",
                     help="event socket password (default ClueCon, as a stock FreeSWITCH)")
     ap.add_argument("--dialplan", help="directory or file of XML dialplan (or inline XML)")

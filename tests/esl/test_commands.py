@@ -308,3 +308,94 @@ def test_chat_command_sends_text_plain_and_refuses_a_field_separator():
         chat_command("sip", "7000@d", "1002@d", "a|b")
     with pytest.raises(InvalidArgument, match="to: contains a variable expansion"):
         chat_command("sip", "7000@d", "${x}@d", "hi")
+
+
+# --- operator dial strings (issue 11, item 7) ------------------------------------------------------
+
+from fscontrol.esl.commands import OperatorDial, expand_dial, operator_dial  # noqa: E402
+
+
+def test_expand_dial_fills_ext_and_domain_once_and_globals_when_asked():
+    template = "{sip_h_X-Site=$${site}}sofia/$${internal_profile}/{ext}@{domain}"
+    assert expand_dial(template, ext="$1", domain="$${domain}") == \
+        "{sip_h_X-Site=$${site}}sofia/$${internal_profile}/$1@$${domain}"   # the dialplan's
+    asked = []
+    expanded = expand_dial(template, ext="1002", domain="{ext}.pbx.test",
+                           global_var=lambda n: asked.append(n) or n.upper())
+    assert expanded == "{sip_h_X-Site=SITE}sofia/INTERNAL_PROFILE/1002@{ext}.pbx.test"
+    assert asked == ["site", "internal_profile"]
+    with pytest.raises(InvalidArgument, match=r"\{ext\} has no value"):
+        expand_dial("user/{ext}@{domain}", domain="pbx.test")
+
+
+def test_operator_dial_keeps_its_prefix_and_the_callers_variables_win():
+    dial = operator_dial("{sip_h_X-Who='A B',leg_timeout=20}[presence_id=1002@pbx]user/1002@pbx")
+    assert isinstance(dial, OperatorDial)
+    assert dial == "{sip_h_X-Who='A B',leg_timeout=20}[presence_id=1002@pbx]user/1002@pbx"
+    built = dial_string(dial, {"origination_caller_id_name": "Parked 7001: Alice", "leg_timeout": 30})
+    assert built == ("{sip_h_X-Who='A B',leg_timeout=30,origination_caller_id_name='Parked 7001: Alice'}"
+                     "[presence_id=1002@pbx]user/1002@pbx")
+    assert dial_string(operator_dial("user/1002@pbx"), {"x": "1"}) == "{x=1}user/1002@pbx"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{leg_timeout=${system(id)}}user/1", "'${'"),
+    ("{leg_timeout=20", "not closed"),
+    ("{leg_timeout}user/1", "is not a variable=value"),
+    ("user/1,user/2", "contains ','"),
+    ("user/1|user/2", "contains '|'"),
+    ("<leg_timeout=1>user/1", "<...> prefix"),
+    ("{leg_timeout=1}", "no endpoint"),
+])
+def test_operator_dial_refuses_what_it_cannot_send(text, message):
+    with pytest.raises(InvalidArgument, match=re.escape(message)):
+        operator_dial(text)
+
+
+# --- the prefix of an operator's dial string (issue 11, item 6) ----------------------------------
+
+from fscontrol.esl.commands import OPERATOR_DIAL_VARIABLES  # noqa: E402
+
+
+@pytest.mark.parametrize("text", [
+    "{execute_on_answer=system touch /tmp/x}user/1", "{api_on_answer=system:x}user/1",
+    "[api_hangup_hook=system:x]user/1", "{exec_after_bridge_app=system}user/1",
+    "{leg_timeout=1,session_in_hangup_hook=true}user/1", "{origination_uuid=x}user/1",
+    "{^^:execute_on_answer=x}user/1",
+])
+def test_operator_dial_prefix_may_set_only_call_setup_variables(text):
+    with pytest.raises(InvalidArgument, match="may not be set in a dial string"):
+        operator_dial(text)
+
+
+@SETTINGS
+@given(block=st.lists(st.tuples(st.sampled_from(sorted(OPERATOR_DIAL_VARIABLES) + [
+    "execute_on_answer", "api_on_answer", "sip_h_X-A", "origination_uuid", "x"]), nasty_text), max_size=3),
+       endpoint=st.one_of(st.just("user/1002@pbx.test"), nasty_text))
+def test_an_operator_dial_string_never_smuggles_a_variable_or_a_line(block, endpoint):
+    text = "{" + ",".join(f"{k}={v}" for k, v in block) + "}" + endpoint
+    try:
+        dial = operator_dial(text)
+        command = originate_command(dial_string(dial, {"origination_uuid": "u-1"}), app="park")
+    except InvalidArgument:
+        return
+    assert not re.search(r"[\r\n\x00]", command)
+    parsed, rest = fs_read_dial_string(dial_string(dial, {"origination_uuid": "u-1"}))
+    assert all(k in OPERATOR_DIAL_VARIABLES or k.startswith("sip_h_") or k == "origination_uuid"
+               for k in parsed), parsed
+    assert parsed["origination_uuid"] == "u-1" and rest == dial.endpoint
+
+
+# --- what the switch would expand (issue 11, item 5) -----------------------------------------------
+
+def test_sendmsg_refuses_an_argument_the_switch_would_expand():
+    with pytest.raises(InvalidArgument, match="variable expansion"):
+        sendmsg_execute("4dd0469c-954f-4986-bfd1-66ce8df778d9", "playback", "${system(id)}")
+
+
+def test_hold_music_path_rule_is_the_broadcasts():
+    from fscontrol.esl.commands import check_broadcast_path
+    assert check_broadcast_path("path", "tone_stream://%(250,250,480,620)") == "tone_stream://%(250,250,480,620)"
+    for bad in ("${system(id)}", "/music/a b.wav", "local_stream://{x}"):
+        with pytest.raises(InvalidArgument):
+            check_broadcast_path("path", bad)

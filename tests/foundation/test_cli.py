@@ -26,6 +26,15 @@ def test_check_example_exits_0():
     assert "ok" in result.stdout
 
 
+def test_check_of_an_empty_config_warns_that_it_has_no_users_and_no_orbits():
+    result = fscontrol("check", "/dev/null")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[:2] == [
+        "/dev/null: warning: no [[users]]: no call is routed to a phone and nobody can be rung back",
+        '/dev/null: warning: no [[orbits]] of kind "park": no call can be parked']
+    assert "warning" not in fscontrol("check", str(EXAMPLE)).stdout
+
+
 def test_check_lists_every_problem_with_key_path_and_exits_2(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(EXAMPLE.read_text()
@@ -71,6 +80,33 @@ def test_check_reports_what_cannot_be_rendered_safely(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_check_refuses_config_values_the_switch_would_expand_in_a_command(tmp_path):
+    """Prompts go out in sendmsg's execute-app-arg, the hold music in uuid_broadcast: FreeSWITCH
+    expands ${...} there, so ${system(...)} would run a command on the switch."""
+    bad = tmp_path / "bad.toml"
+    text = EXAMPLE.read_text()
+    text = text.replace('music = "local_stream://moh"', 'music = "${system(touch /tmp/pwned)}"', 1)
+    text = text.replace('prompt_error = "tone_stream://%(100,100,350,440);loops=5"',
+                        'prompt_error = "${api(show calls)}"')
+    bad.write_text(text)
+    result = fscontrol("check", str(bad))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{bad}: park.music: " in result.stdout and f"{bad}: park.prompt_error: " in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("dial", ["user/{ext}@${domain}", "user/${ext}@{domain}"])
+def test_a_refused_user_dial_string_is_quoted_as_written_not_as_rendered(tmp_path, dial):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(EXAMPLE.read_text().replace('user_dial_string = "user/{ext}@{domain}"',
+                                               f'user_dial_string = "{dial}"'))
+    result = fscontrol("check", str(bad))
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stdout.splitlines()
+    assert line.startswith(f'{bad}: switch.user_dial_string: "{dial}"'), line
+    assert "$1" not in line and "$$$" not in line and "dialplan.xml" not in line
+
+
 @pytest.mark.parametrize("content, expected", [
     (None, "not found"),
     ("[park\n", "is not valid TOML"),
@@ -94,6 +130,19 @@ def test_malformed_database_url_is_a_config_error_without_the_password():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", [["check"], ["db", "upgrade", "--config"], ["parked", "--config"]])
+def test_unencoded_at_in_the_database_password_is_refused_naming_database_url(command):
+    """postgresql://u:S3cr3tPW@x@host/db parses as host "x@host": refused at load, and no message
+    shows the part of the password after the first @."""
+    result = fscontrol(*command, str(EXAMPLE),
+                       env={"DATABASE_URL": "postgresql://u:S3cr3tPW@x@127.0.0.1:5999/db"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "database.url: is not a valid PostgreSQL URL" in result.stdout + result.stderr
+    assert "S3cr3tPW" not in result.stdout + result.stderr
+    assert "x@127.0.0.1" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_unreachable_database_is_one_line_exit_2_without_secret():
     result = fscontrol("db", "upgrade", "--config", str(EXAMPLE),
                        env={"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:1/db"})
@@ -111,6 +160,20 @@ def test_db_upgrade_applies_then_reports_up_to_date(database):
     second = fscontrol("db", "upgrade", "--config", str(EXAMPLE), env=env)
     assert first.returncode == 0 and "applied: 0001_call_log" in first.stdout, first.stderr
     assert second.returncode == 0 and "up to date" in second.stdout
+
+
+@pytest.mark.parametrize("wait", ["nan", "-5", "0", "inf", "soon"])
+def test_park_refuses_a_wait_that_is_not_a_positive_number_of_seconds(wait):
+    result = fscontrol("park", "--wait", wait, "0f9d7eee-d38c-4e6d-8c4b-70a0a82768b7")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (f"fscontrol park: error: argument --wait: {wait!r} is not a number of "
+                             f"seconds greater than 0 (see fscontrol park --help)\n")
+
+
+def test_usage_errors_are_one_line():
+    result = fscontrol("chek")
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("fscontrol: error: argument COMMAND: invalid choice: 'chek'")
 
 
 @pytest.mark.parametrize("args", [["pickup-group"], ["call", "1001", "5551234"]])

@@ -89,7 +89,9 @@ def test_total_orbits_capped_at_50000():
     ("max_attempts", 11, "park.max_attempts: 11 is outside 1-10"),
     ("allocation", "first", 'park.allocation: string \'first\' is not one of "random" or "lowest"'),
     ("music_on_hold", "yes", "park.music_on_hold: expected true or false, got string 'yes'"),
-    ("timeout", True, "park.timeout: expected an integer, got boolean True"),
+    ("timeout", True, "park.timeout: expected an integer, got boolean true"),
+    ("max_attempts", False, "park.max_attempts: expected an integer, got boolean false"),
+    ("allocation", True, 'park.allocation: boolean true is not one of "random" or "lowest"'),
     ("ringback_timeout", 4, "park.ringback_timeout: 4 is outside 5-300 seconds"),
     ("dtmf_code", "#1", 'park.dtmf_code: "#1" must be * followed by one digit'),
     ("prompt_empty_orbit", " ", "park.prompt_empty_orbit: must not be empty (a sound file or tone_stream://...)"),
@@ -210,6 +212,14 @@ def test_empty_directories_and_malformed_database_url_are_refused():
     assert not any("Hunter2" in line for line in lines)
 
 
+def test_unencoded_at_in_the_database_password_is_refused_without_quoting_it():
+    for env, data in (({"DATABASE_URL": "postgresql://u:S3cr3tPW@x@127.0.0.1:5999/db"}, example()),
+                      ({}, {**example(), "database": {"url": "postgresql://u:S3cr3tPW@x@db:5432/x"}})):
+        lines = problems(data, env)
+        assert any(line.startswith("database.url: is not a valid PostgreSQL URL") for line in lines)
+        assert not any("S3cr3tPW" in line or "x@" in line for line in lines), lines
+
+
 @pytest.mark.parametrize("fallback, expected", [
     ("", None),
     ("1000", None),
@@ -223,6 +233,7 @@ def test_empty_directories_and_malformed_database_url_are_refused():
     ("*70", "is park.code: the call would never leave Call Park"),
     ("7042", "is an orbit of orbits[0]: the call would be bridged"),
     ("user/10 02@a", "a dial string has no spaces"),
+    ("user/{ext}@{domain}", 'cannot be dialled: {ext} has no value here'),
 ])
 def test_park_fallback_forms(fallback, expected):
     for where in ("park", "orbits"):
@@ -257,3 +268,102 @@ def test_ha_step_down_after_is_checked():
         assert f"ha.step_down_after: {bad} is outside 1-60 seconds" in problems(data)
     data["ha"]["step_down_after"] = 2.5
     assert "ha.step_down_after: expected an integer, got number 2.5" in problems(data)
+
+
+# --- the dial string the ring-back sends (issue 11, item 7) ------------------------------------
+
+@pytest.mark.parametrize("dial, expected", [
+    ("user/{ext}@${domain_name}", "no calling channel to expand it from"),
+    ("user/{ext}@{domain},user/1005@{domain}", 'has a ",", which rings several phones at once'),
+    ("user/{ext}@{domain}|voicemail/1005", 'has a "|", which tries phones in turn'),
+    ("user/{ext}@{host}", "cannot be dialled: contains '{'"),
+    ("{sip_h_X-Foo=1}{leg_timeout=2}user/{ext}@{domain}", "cannot be dialled: contains '{'"),
+])
+def test_user_dial_string_the_ringback_cannot_expand_is_refused(dial, expected):
+    data = example()
+    data["switch"]["user_dial_string"] = dial
+    lines = problems(data)
+    assert f'switch.user_dial_string: "{dial}"' in "\n".join(lines), lines
+    assert any(expected in line for line in lines), lines
+
+
+@pytest.mark.parametrize("dial", [
+    "{sip_h_X-Foo=1}user/{ext}@{domain}",
+    "{sip_h_X-Who='A & B',leg_timeout=20}[presence_id={ext}@{domain}]user/{ext}@{domain}",
+    "sofia/$${internal_profile}/{ext}%{domain}",
+    "loopback/{ext}/phones",
+])
+def test_user_dial_strings_the_ringback_can_send_are_accepted(dial):
+    data = example()
+    data["switch"]["user_dial_string"] = dial
+    assert parse(data, {}).switch.user_dial_string == dial
+
+
+# --- the prefix of an operator's dial string (issue 11, item 6) ---------------------------------
+
+@pytest.mark.parametrize("dial", [
+    "{execute_on_answer=system touch /tmp/x}user/{ext}@{domain}",
+    "{api_on_answer=system:touch_/tmp/x}user/{ext}@{domain}",
+    "[api_hangup_hook=system:x]user/{ext}@{domain}",
+    "{sip_h_X-Foo=1,exec_after_bridge_app=system}user/{ext}@{domain}",
+    "{leg_timeout=20}[execute_on_media=x]user/{ext}@{domain}",
+    "{origination_uuid=fixed}user/{ext}@{domain}",
+    "{^^:execute_on_answer=x}user/{ext}@{domain}",
+])
+def test_user_dial_string_prefix_may_set_only_call_setup_variables(dial):
+    data = example()
+    data["switch"]["user_dial_string"] = dial
+    lines = problems(data)
+    assert any(line.startswith("switch.user_dial_string: ") and "may not be set in a dial string" in line
+               for line in lines), lines
+
+
+@pytest.mark.parametrize("fallback", [
+    "{api_on_answer=system:touch_/tmp/x}user/1005@{domain}",
+    "[execute_on_answer=system:x]sofia/gateway/pstn/+15551234567",
+])
+def test_fallback_dial_string_prefix_may_set_only_call_setup_variables(fallback):
+    for key in ("park.fallback", "orbits[0].fallback"):
+        data = example()
+        if key == "park.fallback":
+            data["park"]["fallback"] = fallback
+        else:
+            data["orbits"][0]["fallback"] = fallback
+        lines = problems(data)
+        assert any(line.startswith(f"{key}: ") and "may not be set in a dial string" in line
+                   for line in lines), lines
+
+
+# --- values that reach an ESL command (issue 11, item 5) -----------------------------------------
+
+def _set(data, path, value):
+    table, key = path
+    if isinstance(table, tuple):
+        data[table[0]][table[1]][key] = value
+    else:
+        data[table][key] = value
+
+
+@pytest.mark.parametrize("path, name, value", [
+    (("park", "prompt_no_orbit"), "park.prompt_no_orbit", "${system(touch /tmp/pwned)}"),
+    (("park", "prompt_empty_orbit"), "park.prompt_empty_orbit", "/sounds/${api(show calls)}.wav"),
+    (("park", "prompt_error"), "park.prompt_error", "$${sounds_dir}/${system(id)}"),
+    (("park", "prompt_disconnect"), "park.prompt_disconnect", "${hostname}.wav"),
+    (("park", "music"), "park.music", "${system(touch /tmp/pwned)}"),
+    ((("orbits", 0), "music"), "orbits[0].music", "local_stream://${api(x)}"),
+    ((("users", 1), "name"), "users[1].name", "Bob ${system(id)}"),
+])
+def test_values_sent_in_esl_commands_refuse_expansions_at_load(path, name, value):
+    """FreeSWITCH expands ${...} in sendmsg's execute-app-arg and uuid_broadcast's path:
+    ${system(...)} would run a command. Refused when the config is loaded, naming the key."""
+    data = example()
+    _set(data, path, value)
+    lines = problems(data)
+    assert any(line.startswith(f"{name}: ") and 'contains "${"' in line for line in lines), lines
+
+
+def test_hold_music_the_broadcast_cannot_carry_is_refused():
+    data = example()
+    data["park"]["music"] = "/music/my song.wav"
+    lines = problems(data)
+    assert any(line.startswith("park.music: ") and "uuid_broadcast" in line for line in lines), lines

@@ -94,6 +94,22 @@ def test_malformed_url_is_refused_without_echoing_it():
     assert "Hunter2" not in str(err.value) and "not a valid PostgreSQL URL" in str(err.value)
 
 
+@pytest.mark.parametrize("url", [
+    "postgresql://u:S3cr3tPW@x@127.0.0.1:5999/db",   # an unencoded @ in the password
+    "postgresql://u:S3cr/tPW@127.0.0.1:5999/db",     # an unencoded /
+    "host=S3cr3tPW@127.0.0.1 dbname=db",
+])
+def test_a_host_parsed_from_a_malformed_url_is_never_echoed(url):
+    """A misparsed URL puts pieces of the password where the host (or database) should be: no
+    message may quote them, and no connection is tried with them."""
+    assert describe_url(url) == "(malformed database URL)"
+    with pytest.raises(DatabaseUnavailable) as err:
+        Database(url, connect_timeout=1).connect()
+    assert "not a valid PostgreSQL URL" in str(err.value)
+    for piece in ("S3cr", "tPW", "x@", "127.0.0.1"):
+        assert piece not in str(err.value)
+
+
 def test_error_reason_of_an_empty_message_is_the_error_class():
     from fscontrol.db.connect import error_reason
 

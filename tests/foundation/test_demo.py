@@ -23,5 +23,9 @@ def test_demo_runs_the_scenario_on_embedded_defaults(tmp_path):
     assert re.search(r"Alice is parked at orbit 70\d\d and hears music; Bob's leg ended", out)
     assert re.search(r"Alice is connected to 1003; orbit 70\d\d is free again", out)
     assert "call log: park, retrieve, retrieve_empty" in out
+    lines = out.splitlines()
+    start = lines.index("    fscontrol parked:")
+    shown = lines[start + 1:start + 4]   # the `fscontrol parked` table, nothing in between
+    assert shown[0].split()[:2] == ["ORBIT", "CALLER"] and shown[2] == "      1 parked call(s)", shown
     assert out.rstrip().endswith("demo done.")
     assert (tmp_path / ".fscontrol" / "pgdata" / "PG_VERSION").exists()

@@ -111,3 +111,31 @@ def test_park_uuid_when_no_orbit_is_free_says_why(make_site, base_config, tmp_pa
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"fscontrol: {alice.channel.uuid}: not parked: no free orbit in tiny" in result.stderr
     assert "no controller" not in result.stderr
+
+
+def test_park_uuid_of_a_call_already_parked_says_where_and_exits_0(make_site, tmp_path):
+    site = make_site()
+    alice = _alice_talking_to_bob(site)
+    uuid = alice.channel.uuid
+    site_toml, env = _site_toml(site, tmp_path), db_env(site.database)
+    assert run_cli("park", uuid, "--config", site_toml, env=env).returncode == 0
+    orbit = site.service.store.by_channel(uuid).orbit
+    again = run_cli("park", uuid, "--config", site_toml, env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.strip() == f"{uuid}: already parked at orbit {orbit}"
+    assert site.service.store.by_channel(uuid).orbit == orbit    # not moved, not parked twice
+    assert site.log_actions().count("park") == 1
+    assert alice.hearing() == "music"
+
+
+def test_one_shot_commands_log_info_lines_only_when_verbose(make_site, tmp_path):
+    """`fscontrol park` prints its answer on stdout; "ESL connected" and the like are for
+    --verbose (or --debug), not stderr noise on every run."""
+    site = make_site()
+    uuid = _alice_talking_to_bob(site).channel.uuid
+    site_toml, env = _site_toml(site, tmp_path), db_env(site.database)
+    quiet = run_cli("park", uuid, "--config", site_toml, env=env)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    loud = run_cli("park", uuid, "--verbose", "--config", site_toml, env=env)
+    assert loud.returncode == 0 and "INFO fscontrol.esl: " in loud.stderr and "connected" in loud.stderr
+    assert run_cli("-v", "parked", "--config", site_toml, env=env).returncode == 0

@@ -2,6 +2,10 @@
 the parker is rung with "Parked <orbit> - <caller>", unanswered/busy/unregistered uses an attempt,
 the caller hears hold music in between, and used-up attempts go to the fallback."""
 
+import dataclasses
+
+import pytest
+
 from fscontrol.esl import CommandError
 
 from .conftest import until
@@ -110,3 +114,43 @@ def test_fallback_dial_string_gets_the_switch_domain(make_site):
     alice.dial("*70")
     site.orbit_of(alice)
     alice.wait_connected("1003", timeout=6)
+
+
+@pytest.mark.parametrize("dial", ["{sip_h_X-Site=$${site}}user/{ext}@{domain}",
+                                  "sofia/$${internal_profile}/{ext}@{domain}"])
+def test_the_ringback_dials_the_user_dial_string_as_the_dialplan_does(make_site, base_config, dial):
+    """The ring-back expands the dial string with the dialplan's own function: {ext}, {domain},
+    $${name} (a global variable of the switch) and a {} prefix, instead of crashing on it and
+    leaving the caller on hold with nobody watching."""
+    config = dataclasses.replace(base_config, switch=dataclasses.replace(
+        base_config.switch, user_dial_string=dial))
+    site = make_site(config, timeout=1, ringback_timeout=3)
+    site.switch.globals.update(site="hq", internal_profile="internal")
+    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
+    bob.auto_answer()
+    alice.dial("*70", variables=REFERRED_BY_BOB)
+    orbit = site.orbit_of(alice)
+    alice.wait_connected("1002", timeout=5)
+    assert bob.channel.cid_name == f"Parked {orbit}: Alice"
+    if "sip_h_X-Site" in dial:
+        assert bob.channel.vars["sip_h_X-Site"] == "hq"
+    assert site.log_actions(orbit) == ["park", "timeout", "ringback_answered"]
+
+
+def test_parked_shows_when_the_ringback_really_ends(make_site):
+    """While the parker's phone rings, WHEN is the end of the ringing (ringback_timeout), not the
+    controller's internal deadline, which allows some grace beyond it."""
+    import re
+
+    from fscontrol.park.view import table
+    site = make_site(timeout=1, ringback_timeout=20)
+    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
+    bob.ring_forever()
+    alice.dial("*70", variables=REFERRED_BY_BOB)
+    site.orbit_of(alice)
+    bob.wait_ringing(5)
+    until(lambda: site.parked()[0].state.value == "ringing_back")
+    row = table(site.config, site.parked()).splitlines()[1]
+    assert "ringing 1002 (attempt 1/1)" in row
+    seconds = int(re.search(r"in (\d+)s$", row).group(1))
+    assert 15 <= seconds <= 20, row

@@ -188,6 +188,19 @@ def test_missing_dest_is_an_error(config, tmp_path):
         deploy(config, dest=tmp_path / "nope", reloader=lambda c: "+OK")
 
 
+def test_dry_run_into_a_missing_dest_fails_as_deploy_does(config, tmp_path):
+    """A dry run that says "this is what deploy would do" for a directory deploy refuses would
+    approve a deploy that cannot happen."""
+    with pytest.raises(DeployError, match="no such directory"):
+        deploy(config, dest=tmp_path / "nope", dry_run=True, reloader=lambda c: "+OK")
+    result = subprocess.run([sys.executable, "-m", "fscontrol", "deploy", "--config",
+                             str(ROOT / "fscontrol.example.toml"), "--dest", str(tmp_path / "nope"),
+                             "--dry-run"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == "" and "no such directory" in result.stderr
+    assert not (tmp_path / "nope").exists()
+
+
 def test_concurrent_deploy_is_refused(config, conf):
     import fcntl
     (conf / "fscontrol").mkdir()

@@ -142,10 +142,12 @@ def test_unsafe_switch_values_are_refused_with_key_path(example, field, value, k
 
 
 def test_allowed_variable_forms(example):
+    # the dial string may use $${name} only: the ring-back, which has no calling channel, asks
+    # the switch for a global variable but could not expand a channel variable ${name}
     for domain in ("pbx.example.com", "$${domain}", "${domain_name}"):
         config = dataclasses.replace(example, switch=dataclasses.replace(
-            example.switch, domain=domain, user_dial_string="{origination_caller_id_name=${x}}user/{ext}@{domain}"))
-        assert f"@{domain}" in render_files(config)[contract.DIALPLAN_FILE]
+            example.switch, domain=domain, user_dial_string="{sip_h_X-Site=$${site}}user/{ext}@{domain}"))
+        assert f"{{sip_h_X-Site=$${{site}}}}user/$1@{domain}" in render_files(config)[contract.DIALPLAN_FILE]
 
 
 def test_music_directory_allows_only_preprocessor_variables(example):
@@ -257,3 +259,96 @@ def test_fifty_thousand_orbits_render_compactly():
     exprs = [e.get("expression") for e in ET.fromstring(text).iter("condition")]
     assert "^([2-6][0-9]{4})$" not in exprs  # ranges stay separate extensions
     assert any(re.fullmatch(x, "59999") for x in exprs) and not any(re.fullmatch(x, "79999") for x in exprs[4:9])
+
+
+# --- scale: the shadowing check and the range rules are near-linear (issue 11, item 10) --------
+
+class _Budget:
+    """Counts calls of the pairwise comparisons and fails as soon as there are more than
+    `limit`: comparing every pair of 3,000 ranges is millions of calls (it never finished)."""
+
+    def __init__(self, monkeypatch, limit):
+        from fscontrol.config.numbers import NumberRange
+        from fscontrol.render.lang import Language
+        self.calls = Counter()
+        for cls, name in ((Language, "common"), (NumberRange, "overlaps"), (NumberRange, "contains")):
+            original = getattr(cls, name)
+
+            def counted(*args, _original=original, _name=name, **kwargs):
+                self.calls[_name] += 1
+                if self.calls[_name] > limit:
+                    raise AssertionError(f"more than {limit} calls of {_name}: pairwise, not linear")
+                return _original(*args, **kwargs)
+            monkeypatch.setattr(cls, name, counted)
+
+
+def _single_orbit_ranges(n, start=10000, prefix=""):
+    return [{"name": f"r{i}", "kind": "park", "start": f"{prefix}{start + 2 * i}",
+             "end": f"{prefix}{start + 2 * i}", "fallback": "1000"} for i in range(n)]
+
+
+def test_three_thousand_ranges_check_without_comparing_every_pair(monkeypatch):
+    budget = _Budget(monkeypatch, limit=3000)
+    users = [{"extension": str(2000 + i)} for i in range(300)]
+    config = parse({"orbits": _single_orbit_ranges(3000), "users": users}, env={})
+    files = render_files(config)
+    assert files[contract.DIALPLAN_FILE].count("<extension ") == 3000 + 5
+    assert budget.calls["common"] == 0  # every generated expression is a finite set of numbers
+
+
+def test_problems_are_still_found_among_thousands_of_ranges(monkeypatch):
+    _Budget(monkeypatch, limit=3000)
+    orbits = _single_orbit_ranges(3000)
+    orbits[2500] = {**orbits[2500], "start": "10010", "end": "10013"}      # overlaps r5 and r6
+    orbits[2999] = {**orbits[2999], "start": "2001", "end": "2001"}        # a user's extension
+    orbits[1500] = {**orbits[1500], "fallback": "10400"}                   # an orbit of r200
+    data = {"orbits": orbits, "users": [{"extension": "2001"}]}
+    with pytest.raises(ConfigError) as e:
+        parse(data, env={})
+    lines = e.value.lines()
+    assert 'orbits[2500]: "10010".."10013" overlaps orbits[5] ("10010".."10010")' in lines
+    assert 'orbits[2500]: "10010".."10013" overlaps orbits[6] ("10012".."10012")' in lines
+    assert 'orbits[2999]: orbit "2001" collides with users[0].extension' in lines
+    assert any(line.startswith('orbits[1500].fallback: "10400" is an orbit of orbits[200]') for line in lines)
+    assert len(lines) == 4, lines
+
+
+def test_a_shadowed_orbit_is_found_among_thousands_of_ranges(monkeypatch):
+    _Budget(monkeypatch, limit=3000)
+    config = parse({
+        "features": {"directed_pickup": "*7"}, "park": {"code": "*90"},
+        "users": [{"extension": "1100"}],
+        "orbits": _single_orbit_ranges(3000, start=20000, prefix="*") + [
+            {"name": "late", "kind": "park", "start": "*71100", "end": "*71100"}],
+    }, env={})
+    with pytest.raises(RenderError) as e:
+        render_files(config)
+    assert e.value.problems == [('dialplan.xml: extension "fscontrol-orbits-*71100-*71100"',
+                                 'never reached for "*71100": extension "fscontrol-directed-pickup" '
+                                 'before it matches that number')]
+
+
+def test_an_unbounded_expression_after_thousands_of_finite_ones_is_still_compared(monkeypatch):
+    _Budget(monkeypatch, limit=3000)
+    body = "".join(_ext(f"n{i}", f"^(8{i:04d})$") for i in range(3000))
+    problems = _check(body + _ext("orbits", "^(70[0-9]{2})$") + _ext("all-7", "^7\\d+$"))
+    assert problems == [('dialplan.xml: extension "all-7"',
+                         'never reached for "7000": extension "orbits" before it matches that number')]
+
+
+def test_range_index_agrees_with_comparing_every_pair():
+    import random
+
+    from fscontrol.config.numbers import NumberRange, RangeIndex
+    rnd = random.Random(11)
+    for _ in range(200):
+        ranges = []
+        for i in range(rnd.randint(0, 12)):
+            first = rnd.randint(0, 40)
+            ranges.append((i, NumberRange(rnd.choice(["", "*"]), rnd.choice([2, 3]), first,
+                                          first + rnd.randint(0, 8))))
+        index = RangeIndex(ranges)
+        expected = [(i, j) for i, a in ranges for j, b in ranges if j < i and a.overlaps(b)]
+        assert index.overlaps() == expected
+        for number in ("05", "*012", "17", "*40", "040", "x1"):
+            assert index.find(number) == [i for i, r in ranges if r.contains(number)], number

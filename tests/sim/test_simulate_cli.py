@@ -155,3 +155,11 @@ def test_busy_port_is_a_one_line_error():
         r = _run_sim("--port", str(port))
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr == f"fscontrol: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "80a"])
+def test_a_port_out_of_range_is_a_one_line_usage_error(port):
+    r = _run_sim("--port", port)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("fscontrol simulate: error: argument --port: ") and "TCP port" in r.stderr
+    assert len(r.stderr.splitlines()) == 1 and "unexpected" not in r.stderr
