@@ -131,7 +131,7 @@ def test_the_ringback_dials_the_user_dial_string_as_the_dialplan_does(make_site,
     alice.dial("*70", variables=REFERRED_BY_BOB)
     orbit = site.orbit_of(alice)
     alice.wait_connected("1002", timeout=5)
-    assert bob.channel.cid_name == f"Parked {orbit}: Alice"
+    assert bob.display() == f"Parked {orbit} - Alice"
     if "sip_h_X-Site" in dial:
         assert bob.channel.vars["sip_h_X-Site"] == "hq"
     assert site.log_actions(orbit) == ["park", "timeout", "ringback_answered"]
