@@ -24,7 +24,7 @@ DEFAULT_VARIABLES = frozenset({
     "dialed_user", "dialed_domain", "dialed_extension", "presence_id", "call_uuid",
     "origination_uuid", "other_loopback_leg_uuid", "sip_from_user", "sip_to_user",
     "effective_caller_id_name", "effective_caller_id_number", "current_application",
-    "last_bridge_to", "transfer_fallback_extension",
+    "last_bridge_to", "user_name",
 })
 DEFAULT_VARIABLE_PREFIXES = ("fscontrol_",)
 
@@ -87,6 +87,9 @@ class ChannelRegistry:
         self._dead: OrderedDict = OrderedDict()  # recently destroyed uuids (late events)
         self._max_dead = tombstones
         self.variables = frozenset(DEFAULT_VARIABLES if variables is None else variables)
+        #: uuid -> application of the channels live at the last reconcile (the (re)connect):
+        #: what they did before this connection's events, which a feature may have missed
+        self.at_connect: dict = {}
         self.variable_prefixes = tuple(variable_prefixes)
 
     # queries --------------------------------------------------------------------------------
@@ -255,6 +258,7 @@ class ChannelRegistry:
             snapshot = json.loads(snapshot)
         rows = snapshot.get("rows") or []
         seen = set()
+        self.at_connect = {}
         for row in rows:
             uuid = row.get("uuid")
             if not uuid:
@@ -280,6 +284,7 @@ class ChannelRegistry:
                 ch.other_leg_uuid = call_uuid
             if row.get("presence_id"):
                 ch.variables["presence_id"] = row["presence_id"]
+            self.at_connect[uuid] = ch.application
             self._reindex(ch)
         removed = [u for u in self._channels if u not in seen]
         for uuid in removed:

@@ -55,6 +55,8 @@ class ParkHandlers:
         # park code or an orbit keeps `fscontrol_action` through later bridges, transfers and
         # parks. It is ours only while the channel is still at the number that set it.
         if action == contract.ACTION_PARK and event.destination_number == self.service.park_config.code:
+            if not self.service.claim(event.uuid):   # the reconcile took it (missed event)
+                return
             # registered before the greenlet runs, so a hangup right after is seen as an abandon
             self.service.parked.add(event.uuid)
             # resolved now, in event order: the transferor's leg ends right after its REFER
@@ -63,7 +65,8 @@ class ParkHandlers:
         elif action == contract.ACTION_RETRIEVE:
             orbit = event.var(contract.VAR_ORBIT)
             if orbit and event.destination_number == orbit:
-                self.service.spawn(self.service.retrieve, event.uuid, orbit)
+                if self.service.claim(event.uuid):   # before the greenlet runs (reconcile)
+                    self.service.spawn(self.service.retrieve, event.uuid, orbit)
 
     def on_park_dtmf(self, event) -> None:
         if event.uuid:

@@ -68,6 +68,7 @@ class ParkService:
         self._greenlets: set[gevent.Greenlet] = set()
         self._reconcile_retry: gevent.Greenlet | None = None
         self._stale_ringbacks: set[str] = set()  # ring-backs placed blind: hang up once seen
+        self.handling: set[str] = set()  # channels a park-code or retrieve flow has claimed
 
     # -- plumbing --------------------------------------------------------------------------
     @property
@@ -219,9 +220,17 @@ class ParkService:
     def _parked_presence(self, call: ParkedCall) -> None:
         self.presence.publish(call.orbit, True, call.caller_name, call.caller_number)
 
-    def _freed(self, call: ParkedCall) -> None:
+    def _freed(self, call: ParkedCall, untag: bool = True) -> None:
+        """The call left its orbit. Its VAR_PARKED tag goes first, before the switch is told
+        where the call goes: a call being retrieved, rung through or sent away is never
+        re-adopted (if the switch cannot be told, the call stays in park, tagged, and is)."""
         self._cancel_timer(call.channel_uuid)
         self.parked.discard(call.channel_uuid)
+        if untag:
+            try:
+                self.esl.uuid_setvar(call.channel_uuid, VAR_PARKED)
+            except EslError as e:
+                log.info("park: tag of %s not removed: %s", call.channel_uuid, e)
         self.presence.publish(call.orbit, False)
 
     # -- parking ---------------------------------------------------------------------------
@@ -244,6 +253,12 @@ class ParkService:
 
     def park_code(self, uuid: str, parker: str | None) -> ParkedCall | None:
         """A channel dialled (or was transferred to) the park code and sits in `park`."""
+        try:
+            return self._park_code(uuid, parker)
+        finally:
+            self.handling.discard(uuid)
+
+    def _park_code(self, uuid: str, parker: str | None) -> ParkedCall | None:
         name, number = self.party(uuid)
         if parker and not self.is_user(parker):  # only our users park calls
             parker = None
@@ -352,7 +367,7 @@ class ParkService:
                     log.warning("park: DTMF park of %s: the call could not be moved: %s", number, e)
                     gone = self.machine.transition(call, State.ABANDONED, "abandon", reason=str(e))
                     if gone:
-                        self._freed(call)
+                        self._freed(call, untag=False)
                     return None
                 self._mark(call)
                 self._hold(call)
@@ -396,6 +411,12 @@ class ParkService:
     def retrieve(self, retriever: str, orbit: str) -> ParkedCall | None:
         """Bridge the retriever to the call parked at `orbit`; exactly one of several racing
         retrievers wins (the DELETE is the claim), the others get the empty-orbit treatment."""
+        try:
+            return self._retrieve(retriever, orbit)
+        finally:
+            self.handling.discard(retriever)
+
+    def _retrieve(self, retriever: str, orbit: str) -> ParkedCall | None:
         won = None
         try:
             call = self.store.by_orbit(orbit)
@@ -420,9 +441,23 @@ class ParkService:
             self.esl.uuid_bridge(retriever, won.channel_uuid)
         except EslError as e:
             log.warning("park: retrieve of %s: bridge failed: %s", orbit, e)
+            self._repark(won, f"retrieve failed: {e}")
             self._empty(retriever, orbit)
             return None
         return won
+
+    def _repark(self, call: ParkedCall, why: str) -> None:
+        """A call taken out of its orbit could not be connected: back into park (a new orbit,
+        hold music, the timer from the start), else its fallback, never silence in park."""
+        if call.channel_uuid not in self.esl.registry:
+            return
+        log.warning("park: %s parked again: %s", call.caller, why)
+        try:
+            self.park(ParkRequest(call.channel_uuid, call.caller_name, call.caller_number,
+                                  call.parker, "repark"))
+        except (ParkError, EslError) as e:
+            log.error("park: %s could not be parked again (%s): fallback", call.caller, e)
+            self._send_away(call.channel_uuid, self.settings(call.range_name).fallback)
 
     def _empty(self, retriever: str, orbit: str) -> None:
         log.info("park: orbit %s is empty for %s", orbit, retriever)
@@ -464,7 +499,7 @@ class ParkService:
                 self.parked.discard(uuid)
                 return
             if self.machine.transition(call, State.ABANDONED, "abandon", cause=cause):
-                self._freed(call)
+                self._freed(call, untag=False)
                 if call.ringback_uuid:
                     self._kill(call.ringback_uuid)
 
@@ -478,7 +513,7 @@ class ParkService:
             if uuid not in self.esl.registry:  # hung up while its hangup could not be recorded
                 if self.machine.transition(call, State.ABANDONED, "abandon",
                                            reason="channel gone at the deadline"):
-                    self._freed(call)
+                    self._freed(call, untag=False)
                 return
             if call.deadline > now() + timedelta(milliseconds=50):  # moved meanwhile
                 self._schedule(call)
@@ -530,12 +565,28 @@ class ParkService:
                 log.exception("park: ring-back of %s at %s failed", call.caller, call.orbit)
                 self._fallback_after_error(call.channel_uuid, "error while ringing the parker back")
                 return
-            if cause is None:
-                self._answered(call, rb)
-            else:
-                self._unanswered(call, cause)
+            self._settle_ringback(call, rb, cause)
         finally:
             self._ringbacks.discard(rb)
+
+    def _settle_ringback(self, call: ParkedCall, rb: str, cause: str | None) -> None:
+        """Record the ring-back's outcome (answered: bridge; else: an attempt used). A database
+        that does not answer is retried with backoff, the parker's answered leg kept meanwhile:
+        the row never stays in ringing_back with nobody settling it."""
+        failures = 0
+        while True:
+            try:
+                if cause is None:
+                    self._answered(call, rb)
+                else:
+                    self._unanswered(call, cause)
+                return
+            except ParkStoreUnavailable as e:
+                delay = self.retry_delay(failures)
+                failures += 1
+                log.error("park: ring-back outcome of %s at %s not recorded, database unavailable "
+                          "(%s); retrying in %.1fs", call.caller, call.orbit, e, delay)
+                gevent.sleep(delay)
 
     def _not_asked(self, call: ParkedCall, why: str) -> None:
         """The switch could not be asked to ring the parker: that attempt is not counted and
@@ -551,10 +602,18 @@ class ParkService:
                                            attempts=max(0, current.attempts - 1), deadline=now())
         log.warning("park: ring-back of %s at %s not placed: %s; waiting for the switch",
                     call.caller, call.orbit, why)
-        if back is not None and self.esl.connected:  # lost and already back: try again soon
-            self._schedule(back)
         if call.ringback_uuid:
             self._stale_ringbacks.add(call.ringback_uuid)
+        if back is not None and self.esl.connected:  # lost and already back: try again now
+            self._drop_stale_ringbacks()
+            self._schedule(back)
+
+    def _drop_stale_ringbacks(self) -> None:
+        """Ring-backs placed while we lost the switch: nobody waits for them, hang them up."""
+        for rb in list(self._stale_ringbacks):
+            self._stale_ringbacks.discard(rb)
+            if rb in self.esl.registry:
+                self._kill(rb)
 
     def _answered(self, call: ParkedCall, rb: str) -> None:
         with self.locks.hold(call.channel_uuid):
@@ -570,6 +629,7 @@ class ParkService:
         except EslError as e:
             log.warning("park: ring-back of %s answered but not bridged: %s", call.orbit, e)
             self._hangup(rb)
+            self._repark(call, f"ring-back not bridged: {e}")
 
     def _unanswered(self, call: ParkedCall, cause: str) -> None:
         with self.locks.hold(call.channel_uuid):
@@ -653,18 +713,19 @@ class ParkService:
             self._reconcile_retry = gevent.spawn_later(delay, self.spawn, self.reconcile, failures + 1)
             return
         live = self.esl.registry
-        for rb in list(self._stale_ringbacks):  # placed while we lost the switch: nobody waits
-            self._stale_ringbacks.discard(rb)
-            if rb in live:
-                self._kill(rb)
+        self._drop_stale_ringbacks()
         resumed = freed = 0
         for call in calls:
             try:
                 with self.locks.hold(call.channel_uuid):
+                    # the snapshot may be stale: a ring-back or timer settled it meanwhile
+                    call = self.store.by_channel(call.channel_uuid)
+                    if call is None:
+                        continue
                     if call.channel_uuid not in live:
                         if self.machine.transition(call, State.ABANDONED, "abandon",
                                                    reason="channel gone while the controller was away"):
-                            self._freed(call)
+                            self._freed(call, untag=False)
                             if call.ringback_uuid and call.ringback_uuid in live:
                                 self._kill(call.ringback_uuid)
                         freed += 1
@@ -689,7 +750,9 @@ class ParkService:
                     resumed += 1
             except (ParkError, EslError) as e:
                 log.warning("park: reconcile of %s: %s", call.orbit, e)
-        adopted = self._adopt_orphans({c.channel_uuid for c in calls})
+        known = {c.channel_uuid for c in calls}
+        adopted = self._adopt_orphans(known)
+        self._handle_unhandled(known)
         log.info("park: reconciled %d parked call(s): %d resumed, %d freed, %d re-adopted",
                  len(calls), resumed, freed, adopted)
 
@@ -724,21 +787,63 @@ class ParkService:
         return adopted
 
     def transferring_user(self, referred_by: str | None, transferor_leg: str | None) -> str | None:
-        """The parker of a call transferred to the park code: the Referred-By user if it is one
-        of ours, else the user on the transferor's leg (live or just ended: its
-        transfer_fallback_extension, the REFER's From user, else who was on it). Only a
-        configured user: a stranger's Referred-By does not make a stranger the parker."""
-        if self.is_user(referred_by):
-            return referred_by
+        """The parker of a call transferred to the park code. What the switch knows comes first:
+        the user on the leg the call was last bridged to (live or just ended), the one the
+        switch routed to (`dialed_user`) or that authenticated (`user_name`); the phone-supplied
+        Referred-By only when no such leg is known. Only a configured user either way: a
+        stranger's Referred-By does not make a stranger (or another user) the parker."""
         ch = self.esl.registry.recent(transferor_leg) if transferor_leg else None
         if ch is not None:
-            for user in (ch.variables.get("transfer_fallback_extension"), self._party_of(ch)[1]):
-                if self.is_user(user):
-                    return user
+            if ch.direction == "outbound":
+                user = ch.variables.get("dialed_user") or (ch.destination_number or "").split("@")[0]
+            else:
+                user = ch.variables.get("user_name") or ch.caller_id_number
+        else:
+            user = referred_by
+        if self.is_user(user):
+            return user
         if referred_by or transferor_leg:
             log.warning("park: transferred by %r (leg %s), not a configured user: no parker",
-                        (referred_by or "")[:40], transferor_leg)
+                        (user or referred_by or "")[:40], transferor_leg)
         return None
+
+    def claim(self, uuid: str) -> bool:
+        """Take a channel at the park code or an orbit for one flow (the event's, or the
+        reconcile's when its event was missed): False when another flow has it already."""
+        if uuid in self.handling or uuid in self.parked:
+            return False
+        self.handling.add(uuid)
+        return True
+
+    def _handle_unhandled(self, known: set) -> None:
+        """Channels waiting in park at the park code or at an orbit that no flow handles: their
+        CHANNEL_PARK came while the switch was unreachable (or the flow handling them died with
+        the connection, or with another controller). Handled now, as if the event came late."""
+        code = self.park_config.code
+        registry = self.esl.registry
+        for uuid, app_at_connect in list(registry.at_connect.items()):
+            ch = registry.get(uuid)
+            # only what already waited in park when we (re)connected: later parks have events
+            if (ch is None or uuid in known or app_at_connect not in _IN_PARK_APPS
+                    or ch.state != "CS_EXECUTE" or ch.application not in _IN_PARK_APPS):
+                continue
+            dest = ch.destination_number or ""
+            if dest == code:
+                try:
+                    tag = self.esl.uuid_getvar(uuid, VAR_PARKED)
+                    referred = self.esl.uuid_getvar(uuid, "referred_by_user")
+                    leg = (self.esl.uuid_getvar(uuid, "last_bridge_to")
+                           if self.esl.uuid_getvar(uuid, "sip_refer_to") else None)
+                except EslError:
+                    continue
+                if tag or not self.claim(uuid):   # tagged: ours once, _adopt_orphans' business
+                    continue
+                log.warning("park: %s waits at %s unhandled; parking it now", uuid, code)
+                self.parked.add(uuid)
+                self.spawn(self.park_code, uuid, self.transferring_user(referred, leg))
+            elif any(r.numbers.contains(dest) for r in self.ranges) and self.claim(uuid):
+                log.warning("park: %s waits at orbit %s unhandled; retrieving now", uuid, dest)
+                self.spawn(self.retrieve, uuid, dest)
 
     def is_user(self, extension: str | None) -> bool:
         """A configured [[users]] extension (the only parkers we accept, whatever SIP says)."""

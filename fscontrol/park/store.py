@@ -199,21 +199,24 @@ class ParkStore:
 
     # -- transitions -----------------------------------------------------------------------
     def apply(self, old: ParkedCall, new: ParkedCall, action: str, other_uuid, details) -> bool:
-        """Compare-and-set `old` -> `new` plus its call_log row, in one transaction."""
+        """Compare-and-set `old` -> `new` plus its call_log row, in one transaction. The row must
+        still be exactly `old` (state, attempts and ring-back): a decision taken on a stale
+        read (a reconcile's snapshot, a ring-back already settled) changes nothing."""
+        same = ("switch = %s AND orbit = %s AND channel_uuid = %s AND state = %s AND attempts = %s "
+                "AND ringback_uuid IS NOT DISTINCT FROM %s")
+        key = (old.switch, old.orbit, old.channel_uuid, old.state.value, old.attempts, old.ringback_uuid)
+
         def run(conn):
             with conn.transaction():
                 if new.state.terminal:
-                    row = conn.execute(
-                        "DELETE FROM parked_calls WHERE switch = %s AND orbit = %s "
-                        "AND channel_uuid = %s AND state IN ('parked', 'ringing_back') RETURNING orbit",
-                        (old.switch, old.orbit, old.channel_uuid)).fetchone()
+                    row = conn.execute(f"DELETE FROM parked_calls WHERE {same} RETURNING orbit",
+                                       key).fetchone()
                 else:
                     row = conn.execute(
                         "UPDATE parked_calls SET state = %s, attempts = %s, deadline = %s, "
-                        "ringback_uuid = %s, updated_at = now() WHERE switch = %s AND orbit = %s "
-                        "AND channel_uuid = %s AND state = %s RETURNING orbit",
-                        (new.state.value, new.attempts, new.deadline, new.ringback_uuid,
-                         old.switch, old.orbit, old.channel_uuid, old.state.value)).fetchone()
+                        f"ringback_uuid = %s, updated_at = now() WHERE {same} RETURNING orbit",
+                        (new.state.value, new.attempts, new.deadline, new.ringback_uuid) + key
+                    ).fetchone()
                 if not row:
                     return False
                 self._log(conn, action, old.channel_uuid, other_uuid, old.orbit, details)

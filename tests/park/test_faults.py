@@ -142,3 +142,79 @@ def test_a_retrieved_call_is_not_re_adopted_after_a_reconnect(make_site, caplog)
               message="no reconnect")
     assert "park: re-adopted" not in caplog.text and "0 re-adopted" in caplog.text
     assert alice.connected_to() == "1002" and site.parked() == []
+
+
+def _parked_by_bob(site, **variables):
+    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
+    bob.ring_forever()
+    alice.dial("*70", variables={"referred_by_user": "1002", **variables})
+    return alice, bob, site.orbit_of(alice)
+
+
+def test_a_ring_back_that_ends_unanswered_while_the_database_is_down_still_reaches_the_fallback(
+        make_site, caplog):
+    site = make_site(timeout=1, ringback_timeout=2, max_attempts=1, fallback="1003")
+    site.switch.register("1003", "Carol").auto_answer()
+    alice, bob, orbit = _parked_by_bob(site)
+    bob.wait_ringing(10)
+    with caplog.at_level(logging.ERROR, "fscontrol.park"), database_down(site):
+        bob.wait_idle(15)   # the ring-back times out while the database is down
+        until(lambda: "ring-back outcome" in caplog.text, 10, message="the outcome was not tried")
+    alice.wait_connected("1003", timeout=40)
+
+
+def test_a_ring_back_answered_while_the_database_is_down_connects_once_it_is_back(make_site, caplog):
+    site = make_site(timeout=1, ringback_timeout=5, max_attempts=1, fallback="1003")
+    alice, bob, orbit = _parked_by_bob(site)
+    bob.wait_ringing(10)
+    with caplog.at_level(logging.ERROR, "fscontrol.park"), database_down(site):
+        bob.answer()
+        until(lambda: "ring-back outcome" in caplog.text, 10, message="the outcome was not tried")
+    alice.wait_connected("1002", timeout=40)
+    assert site.log_actions(orbit)[-1] == "ringback_answered"
+
+
+def test_an_event_socket_blip_while_the_parker_is_rung_back_loses_nothing(make_site, caplog):
+    site = make_site(timeout=1, ringback_timeout=10, max_attempts=1, fallback="")
+    alice, bob, orbit = _parked_by_bob(site)
+    bob.wait_ringing(10)
+    connects = site.esl.connect_count
+    with caplog.at_level(logging.INFO, "fscontrol.park"):
+        site.switch.drop_connections()
+        until(lambda: site.esl.connect_count > connects and "reconciled" in caplog.text, 10,
+              message="no reconnect")
+    bob.wait_ringing(10)        # the same ring-back, or a new one: the attempt was not used up
+    bob.answer()
+    alice.wait_connected("1002", timeout=10)
+    assert "disconnect" not in site.log_actions(orbit)
+
+
+def test_a_call_hearing_the_disconnect_prompt_is_not_re_adopted_after_a_reconnect(make_site, caplog):
+    site = make_site(timeout=1, fallback="",
+                     prompt_disconnect="tone_stream://%(400,200,425);loops=15")
+    alice = site.switch.register("1001", "Alice")
+    orbit = _park_direct(site, alice)
+    until(lambda: "disconnect" in site.log_actions(orbit), 10, message="no disconnect")
+    alice.wait_hearing("tone")
+    connects = site.esl.connect_count
+    with caplog.at_level(logging.INFO, "fscontrol.park"):
+        site.switch.drop_connections()
+        until(lambda: site.esl.connect_count > connects and "reconciled" in caplog.text, 10,
+              message="no reconnect")
+    assert "park: re-adopted" not in caplog.text
+    alice.wait_idle(15)
+    assert site.log_actions(orbit).count("disconnect") == 1 and site.parked() == []
+
+
+def test_a_call_sent_to_the_park_code_while_the_switch_was_unreachable_is_parked_after(make_site):
+    site = make_site(fallback="")
+    alice = site.switch.register("1001", "Alice")
+    site.switch.refuse_connections()
+    site.switch.drop_connections()
+    until(lambda: not site.esl.connected, 5, message="still connected")
+    alice.dial("*70")              # its CHANNEL_PARK reaches no controller
+    alice.wait_for(lambda p: p.state == "talking", 5, "the park code answering")
+    site.switch.refuse_connections(False)
+    orbit = site.orbit_of(alice, timeout=15)
+    alice.wait_hearing("music")
+    assert site.log_actions(orbit) == ["park"]

@@ -60,6 +60,21 @@ def test_a_blind_transfer_to_the_park_code_makes_the_transferring_user_the_parke
     assert bob.channel.cid_num == orbit
 
 
+def test_a_referred_by_naming_another_user_does_not_beat_the_leg_the_switch_knows(make_site):
+    """Referred-By is what the phone says; the leg the call was bridged to is what the switch
+    knows: Bob transfers, his phone claims Carol referred it, Bob is the parker."""
+    site = make_site()
+    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
+    bob.auto_answer()
+    alice.dial("1002")
+    bob.wait_connected("1001")
+    site.switch.api.execute("uuid_setvar", "%s sip_h_Referred-By <sip:1003@fscontrol.test>"
+                            % alice.channel.uuid)
+    bob.blind_transfer("*70")
+    orbit = site.orbit_of(alice)
+    assert site.service.store.by_orbit(orbit).parker == "1002"
+
+
 def test_a_blf_key_on_the_orbit_shows_who_is_parked_there(make_site):
     """What a phone subscribed to park+<orbit> shows (mod_sofia's NOTIFY, fscontrol.sim.blf):
     the live run of 2026-12-01 saw the note "Holding" whoever was parked; now the parked caller."""
