@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import os
 import re
+import string
 import tomllib
 import types
 import typing
@@ -260,6 +261,7 @@ def validate(config: Config) -> list[tuple[str, str]]:
 
     pickup = numbers.RangeIndex((i, rng) for i, rng in ranges if config.orbits[i].kind == "pickup")
     seen: dict[str, int] = {}
+    member_of: dict[str, int] = {}
     for i, g in enumerate(config.pickup_groups):
         where = f"pickup_groups[{i}]"
         if not pickup.find(g.number):
@@ -270,6 +272,27 @@ def validate(config: Config) -> list[tuple[str, str]]:
         for k, member in enumerate(g.members):
             if member not in users:
                 p((f"{where}.members[{k}]", f'"{member}" is not a users[].extension'))
+            elif member in member_of and member_of[member] != i:
+                other = member_of[member]
+                p((f"{where}.members[{k}]", f'"{member}" is also in pickup_groups[{other}] '
+                   f'("{config.pickup_groups[other].number}"): a user is in at most one group'))
+            member_of.setdefault(member, i)
+        for k, picker in enumerate(g.allowed):
+            if picker not in users:
+                p((f"{where}.allowed[{k}]", f'"{picker}" is not a users[].extension'))
+        if g.allowed and g.pickers != "list":
+            p((f"{where}.allowed", 'is used only with pickers = "list"'))
+    msg = config.pickup.message
+    try:
+        words = {name for _, name, _, _ in string.Formatter().parse(msg) if name is not None}
+    except ValueError as e:
+        words = set()
+        p(("pickup.message", f'"{msg}" is not a valid template: {e}'))
+    if words - {"caller", "picker"}:
+        p(("pickup.message", f'"{msg}" may name only {{caller}} and {{picker}}, not '
+           + ", ".join("{%s}" % w for w in sorted(words - {"caller", "picker"}))))
+    if "|" in msg or "${" in msg:
+        p(("pickup.message", f'"{msg}" must not contain "|" or "${{" (it goes out by the chat API)'))
     classes: dict[str, int] = {}
     for i, mc in enumerate(config.music_classes):
         where = f"music_classes[{i}]"

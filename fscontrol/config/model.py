@@ -98,6 +98,18 @@ class ParkConfig:
 
 
 @dataclass(frozen=True)
+class PickupConfig:
+    """Group Call Pickup and directed pickup (fscontrol.pickup)."""
+
+    # Prompts (a sound file or a tone_stream://...), tones by default like park's.
+    prompt_nothing_ringing: str = "tone_stream://%(200,100,350,440);loops=3"
+    prompt_refused: str = "tone_stream://%(600,200,300);loops=2"
+    notify: bool = True  # SIP MESSAGE to the member whose call was picked up
+    message: str = "{caller}'s call picked up by {picker}"
+    presence_proto: str = "pickup"  # BLF keys "pickup+<group number>"
+
+
+@dataclass(frozen=True)
 class FeatureCodes:
     """Dialable feature codes besides the park code; no orbit may equal one."""
 
@@ -139,6 +151,10 @@ class PickupGroup:
 
     number: str
     members: tuple[str, ...] = ()
+    # who may pick up this group's calls (and, by directed pickup, a member's): its members,
+    # anyone, or only the extensions in `allowed`
+    pickers: Literal["members", "anyone", "list"] = "members"
+    allowed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +177,7 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     ha: HaConfig = field(default_factory=HaConfig)
     park: ParkConfig = field(default_factory=ParkConfig)
+    pickup: PickupConfig = field(default_factory=PickupConfig)
     features: FeatureCodes = field(default_factory=FeatureCodes)
     users: tuple[User, ...] = ()
     orbits: tuple[OrbitRange, ...] = ()

@@ -8,6 +8,7 @@ pickup's "which calls ring for 1002" is a dict lookup. Rebuilt from ``show chann
 from __future__ import annotations
 
 import json
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
@@ -46,6 +47,7 @@ class Channel:
     bridged_to: Optional[str] = None  # set by CHANNEL_BRIDGE, cleared by CHANNEL_UNBRIDGE
     application: Optional[str] = None
     hangup_cause: Optional[str] = None
+    created: float = 0.0  # epoch seconds the switch created it (Caller-Channel-Created-Time)
     variables: dict = field(default_factory=dict)
     _ring_keys: tuple = field(default=(), repr=False)
 
@@ -162,6 +164,10 @@ class ChannelRegistry:
         return ch
 
     def _update(self, ch: Channel, ev: Event):
+        if not ch.created:
+            created = ev.headers.get("Caller-Channel-Created-Time")
+            ch.created = int(created) / 1e6 if created and created.isdigit() and created != "0" \
+                else time.time()
         if ev.channel_name is not None:
             ch.name = ev.channel_name
         if ev.direction is not None:
@@ -279,6 +285,9 @@ class ChannelRegistry:
             ch.caller_id_number = row.get("cid_num", ch.caller_id_number)
             ch.destination_number = row.get("dest") or ch.destination_number
             ch.application = row.get("application") or None
+            epoch = str(row.get("created_epoch") or "")
+            if epoch.isdigit() and not ch.created:
+                ch.created = float(epoch)
             call_uuid = row.get("call_uuid")
             if call_uuid and call_uuid != uuid:
                 ch.other_leg_uuid = call_uuid

@@ -608,6 +608,31 @@ class ParkService:
             self._drop_stale_ringbacks()
             self._schedule(back)
 
+    def take_ringback(self, picker: str, parked_uuid: str, rb: str) -> bool:
+        """Someone picked up the ring-back of a parked call (Group Call Pickup): they retrieve
+        the call; the parker's phone stops ringing as "completed elsewhere" (PICKED_OFF)."""
+        with self.locks.hold(parked_uuid):
+            call = self.store.by_channel(parked_uuid)
+            if call is None or call.state is not State.RINGING_BACK or call.ringback_uuid != rb:
+                return False
+            won = self.machine.transition(call, State.RETRIEVED, "retrieve", other_uuid=picker,
+                                          via="ringback pickup")
+        if won is None:
+            return False
+        self._freed(call)
+        try:
+            self.esl.uuid_kill(rb, "PICKED_OFF")
+        except EslError:
+            pass
+        self._stop_media(parked_uuid)
+        try:
+            self.esl.uuid_bridge(picker, parked_uuid)
+        except EslError as e:
+            log.warning("park: ring-back of %s picked up but not bridged: %s", call.orbit, e)
+            self._repark(call, f"ring-back pickup not bridged: {e}")
+            return False
+        return True
+
     def _drop_stale_ringbacks(self) -> None:
         """Ring-backs placed while we lost the switch: nobody waits for them, hang them up."""
         for rb in list(self._stale_ringbacks):

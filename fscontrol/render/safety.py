@@ -122,6 +122,10 @@ def command_problems(config: Config) -> list[tuple[str, str]]:
                        f'{str(e).removeprefix("path: ")}')
         if why:
             out.append((key, why))
+    for key in ("prompt_nothing_ringing", "prompt_refused"):
+        why = _expansion_problem(getattr(config.pickup, key))
+        if why:
+            out.append((f"pickup.{key}", why))
     for i, u in enumerate(config.users):
         why = _expansion_problem(u.name)
         if why:

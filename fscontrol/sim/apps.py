@@ -8,7 +8,7 @@ import time
 import uuid as uuidlib
 
 from .channels import Break, Hangup, Transfer, Unbridged
-from .endpoints import OriginateFailed, originate
+from .endpoints import OriginateFailed, _true, originate
 
 _RESPOND_CAUSES = {
     "486": "USER_BUSY", "600": "USER_BUSY", "404": "UNALLOCATED_NUMBER", "480": "NO_USER_RESPONSE",
@@ -385,6 +385,12 @@ class Apps:
             target = target.other_leg
         ringing = [c for c in self.sw.channels() if c.other_leg is target and c.other_type == "originator"
                    and not c.is_answered and c.alive]
+        # switch_ivr_intercept_session (switch_ivr_bridge.c): the intercepting channel's
+        # intercept_unanswered_only / intercept_unbridged_only refuse such a target
+        if _true(self.sw.variable(ch, "intercept_unanswered_only")) and target.is_answered:
+            return
+        if _true(self.sw.variable(ch, "intercept_unbridged_only")) and target.bridged is not None:
+            return
         ch.answer()
         target.answer()
         for c in ringing:

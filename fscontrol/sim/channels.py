@@ -296,6 +296,11 @@ class Channel:
             self.execute(app, data, app_uuid=app_uuid)
             if event_uuid_cmd is not None:
                 self.fire("PRIVATE_COMMAND", lead=event_uuid_cmd)
+            pending = self.__dict__.pop("pending_bridge", None)
+            if pending is not None:
+                # an intercept sent to a channel in another app (e.g. park): switch_ivr_uuid_bridge
+                # (switch_ivr_bridge.c) takes it out of that app into the bridge
+                raise UuidBridge(pending[0], pending[1])
         elif kind == "dtmf":
             self.sw.apps.on_dtmf(self, msg[1], process=msg[2] if len(msg) > 2 else True)
         elif kind == "call":

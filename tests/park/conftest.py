@@ -16,6 +16,7 @@ from fscontrol.controller import Controller
 from fscontrol.db import upgrade
 from fscontrol.esl import EslClient
 from fscontrol.park import ParkFeature
+from fscontrol.pickup import PickupFeature
 from fscontrol.render import contract, render_files
 from fscontrol.render.render import in_context
 from fscontrol.sim import SimSwitch
@@ -37,6 +38,7 @@ class Recorder:
         self.played = defaultdict(list)   # channel uuid -> [path, ...]
         self.presence = defaultdict(list)  # orbit -> ["busy"|"idle", ...]
         self.phone_view = {}  # orbit -> what a subscribed SIP phone shows now (sim.blf)
+        self.pickup = defaultdict(list)   # group number -> ["ringing"|"idle", ...]
         self.events = []
         switch.add_listener(self._on)
 
@@ -49,6 +51,14 @@ class Recorder:
                 shown.append(state)
         return shown
 
+    def pickup_blf(self, number):
+        """What a BLF key on a pickup group showed, in order (repeats collapsed)."""
+        shown = []
+        for state in self.pickup[number]:
+            if not shown or shown[-1] != state:
+                shown.append(state)
+        return shown
+
     def _on(self, ev):
         name = ev.name
         if name == "PLAYBACK_START":
@@ -57,6 +67,9 @@ class Recorder:
             self.presence[ev.get("login")].append(
                 "busy" if ev.get("answer-state") == "confirmed" else "idle")
             self.phone_view[ev.get("login")] = blf_view(ev)
+        elif name == "PRESENCE_IN" and ev.get("proto") == "pickup":
+            self.pickup[ev.get("login")].append(
+                "ringing" if ev.get("answer-state") == "early" else "idle")
         elif name == "MESSAGE":
             self.events.append(("MESSAGE", ev.get("to"), ev.body))
 
@@ -91,6 +104,8 @@ class Site:
         self.controller = Controller(self.config, self.database, esl)
         self.feature = ParkFeature(controller_id=self.controller_id)
         self.controller.features.append(self.feature)
+        self.pickup_feature = PickupFeature()        # as fscontrol.controller.build wires it
+        self.controller.features.append(self.pickup_feature)
         self.controller.start()
         assert esl.wait_connected(5)
         return self
@@ -103,10 +118,15 @@ class Site:
     def esl(self):
         return self.controller.esl
 
+    @property
+    def pickup(self):
+        return self.pickup_feature.service
+
     def crash(self):
         """The controller dies (kill -9 in-process): its greenlets and socket vanish, nothing is
         cleaned up or written. The switch and the database keep going."""
         self.feature.stop()
+        self.pickup_feature.stop()
         conn = self.esl._conn
         self.esl._stop_event.set()
         if self.esl._supervisor is not None:
@@ -116,7 +136,6 @@ class Site:
         self.esl.dispatcher.stop()
 
     def stop(self):
-        self.feature.stop()
         self.controller.stop()
 
     # -- helpers -------------------------------------------------------------------------

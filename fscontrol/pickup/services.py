@@ -1,0 +1,303 @@
+"""Group Call Pickup's logic: find the calls ringing for a group's members (from the channel
+registry the events keep, never a table that can go stale), pick up the longest-ringing one with
+`intercept` (FreeSWITCH ends the member's ringing leg with PICKED_OFF, which mod_sofia sends as
+`Reason: SIP;cause=200;text="Call completed elsewhere"`: no missed call), tell the member, keep
+each group's BLF key, and log every attempt.
+
+Eligible, per issue 12 and what FusionPBX, Kazoo and vanilla `intercept` got wrong: a call
+ringing a member's phone (an outbound leg to the member, ringing, unanswered) whose caller's leg
+is neither answered nor bridged. A member's own outbound call is keyed by its destination, so it
+is never a candidate, in early media or not; a parked call is answered, so never either; a
+ring-back of a parked call rings its parker and is (taking it retrieves the parked call).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import gevent
+
+from ..esl import ChannelGone, EslError
+from ..esl.commands import chat_command
+from ..render import contract
+from .errors import PickupError, PickupStoreUnavailable
+from .groups import Group, Groups
+from .presence import GroupPresence
+from .store import PickupStore
+
+log = logging.getLogger("fscontrol.pickup")
+
+RINGBACK_VAR = "fscontrol_ringback_for"   # set by Call Park on a ring-back leg
+BRIDGE_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Ringing:
+    """One call ringing for a member: `leg` rings the member's phone; `caller_leg` is the
+    caller's (None for a park ring-back, whose parked call is `parked`)."""
+
+    member: str
+    leg: str
+    caller_leg: str | None
+    parked: str | None
+    since: float
+    caller_name: str
+    caller_number: str
+
+    @property
+    def key(self) -> str:
+        return self.caller_leg or self.leg
+
+
+class PickupService:
+    def __init__(self, config, database, esl, park=None):
+        self.config = config
+        self.pc = config.pickup
+        self.esl = esl
+        self.park = park                     # the ParkService, for ring-backs of parked calls
+        self.store = PickupStore(database, config.switch.identity)
+        self.groups = Groups(config)
+        self.presence = GroupPresence(esl, self.pc.presence_proto)
+        self.taken: set[str] = set()         # calls one picker is taking: never two
+        self.claimed: set[str] = set()       # picker channels being served
+        self._cached: dict[str, Group] | None = None
+        self._blf: dict[str, bool] = {}
+        self._blf_pending = False
+        self._greenlets: set[gevent.Greenlet] = set()
+        self.domain = ""
+
+    # -- plumbing --------------------------------------------------------------------------
+    def spawn(self, fn, *args) -> gevent.Greenlet:
+        def run():
+            try:
+                return fn(*args)
+            except (PickupError, EslError) as e:
+                log.warning("pickup: %s: %s", fn.__name__, e)
+            except Exception:
+                log.exception("pickup: %s failed", fn.__name__)
+        g = gevent.spawn(run)
+        self._greenlets.add(g)
+        g.link(self._greenlets.discard)
+        return g
+
+    def stop(self) -> None:
+        for g in list(self._greenlets):
+            g.kill(block=False)
+
+    def resolve_domain(self) -> str:
+        d = self.config.switch.domain
+        if "${" in d:
+            try:
+                d = self.esl.api("global_getvar domain").strip() or d
+            except EslError:
+                pass
+        self.domain = self.presence.domain = d
+        return d
+
+    def current_groups(self) -> dict[str, Group]:
+        """The groups as they are now (TOML + run-time changes): read at every pickup."""
+        self._cached = self.groups.current(self.store.assignments())
+        return self._cached
+
+    def cached_groups(self) -> dict[str, Group]:
+        if self._cached is None:
+            try:
+                return self.current_groups()
+            except PickupStoreUnavailable:
+                return self.groups.current({})
+        return self._cached
+
+    def party(self, uuid: str) -> str | None:
+        """The extension of the user on channel `uuid` (a picker's inbound leg)."""
+        ch = self.esl.registry.get(uuid)
+        if ch is None:
+            return None
+        return ch.variables.get("user_name") or ch.caller_id_number
+
+    # -- what rings ------------------------------------------------------------------------
+    def ringing(self, members) -> list[Ringing]:
+        """Eligible calls ringing for `members`, the longest-ringing first (one per caller)."""
+        reg = self.esl.registry
+        found: dict[str, Ringing] = {}
+        for member in members:
+            for leg in reg.ringing_for(member, "outbound"):
+                if leg.answered or leg.bridged_to:
+                    continue
+                parked = leg.variables.get(RINGBACK_VAR)
+                if parked:
+                    r = Ringing(member, leg.uuid, None, parked, leg.created,
+                                leg.caller_id_name or "", leg.caller_id_number or "")
+                else:
+                    caller = reg.get(leg.other_leg_uuid) if leg.other_leg_uuid else None
+                    if caller is None or caller.answered or caller.bridged_to:
+                        continue
+                    r = Ringing(member, leg.uuid, caller.uuid, None, leg.created,
+                                caller.caller_id_name or "", caller.caller_id_number or "")
+                if r.key not in found or r.since < found[r.key].since:
+                    found[r.key] = r
+        return sorted(found.values(), key=lambda r: r.since)
+
+    # -- pickups ---------------------------------------------------------------------------
+    def claim(self, picker: str) -> bool:
+        if picker in self.claimed:
+            return False
+        self.claimed.add(picker)
+        return True
+
+    def group_pickup(self, picker: str, number: str) -> Ringing | None:
+        try:
+            return self._group_pickup(picker, number)
+        finally:
+            self.claimed.discard(picker)
+
+    def _group_pickup(self, picker: str, number: str) -> Ringing | None:
+        who = self.party(picker)
+        group = self.groups_now().get(number)
+        if group is None or not group.members:
+            return self._nothing(picker, who, number, "no such group" if group is None else "empty group")
+        if not group.may_pick(who):
+            return self._refused(picker, who, number)
+        return self._take(picker, who, number, group.members - {who})
+
+    def directed_pickup(self, picker: str, target: str) -> Ringing | None:
+        try:
+            who = self.party(picker)
+            group = Groups.group_of(self.groups_now(), target)
+            if group is not None and not group.may_pick(who):
+                return self._refused(picker, who, f"{self.config.features.directed_pickup}{target}")
+            return self._take(picker, who, f"{self.config.features.directed_pickup}{target}",
+                              {target} - {who})
+        finally:
+            self.claimed.discard(picker)
+
+    def groups_now(self) -> dict[str, Group]:
+        """The groups now; without the database, the last ones read (else the TOML's)."""
+        try:
+            return self.current_groups()
+        except PickupStoreUnavailable as e:
+            log.error("pickup: membership from before, database unavailable: %s", e)
+            return self.cached_groups()
+
+    def _take(self, picker: str, who: str | None, number: str, members) -> Ringing | None:
+        """The longest-ringing call not already being taken; if it cannot be taken (its caller
+        hung up, it was answered meanwhile) the next one; none: the nothing-ringing prompt."""
+        for r in self.ringing(members):
+            if r.key in self.taken:
+                continue
+            self.taken.add(r.key)
+            try:
+                if self._connect(picker, r):
+                    self._done(picker, who, number, r)
+                    return r
+            finally:
+                self.taken.discard(r.key)
+        return self._nothing(picker, who, number, "nothing ringing")
+
+    def _connect(self, picker: str, r: Ringing) -> bool:
+        if r.parked:
+            return self.park is not None and self.park.take_ringback(picker, r.parked, r.leg)
+        try:
+            # FreeSWITCH's own guard (switch_ivr_intercept_session, switch_ivr_bridge.c): refuse a
+            # call answered meanwhile, whatever its state when we looked
+            self.esl.uuid_setvar(picker, "intercept_unanswered_only", "true")
+            bridged = self.esl.wait_for(picker, "CHANNEL_BRIDGE", BRIDGE_TIMEOUT)
+            done = self.esl.sendmsg(picker, "intercept", r.caller_leg, timeout=BRIDGE_TIMEOUT)
+        except EslError as e:
+            log.info("pickup: intercept of %s for %s not sent: %s", r.caller_leg, picker, e)
+            return False
+        try:
+            done.wait(BRIDGE_TIMEOUT)
+            peer = self.esl.registry.get(picker)
+            if peer is not None and peer.bridged_to == r.caller_leg:
+                bridged.cancel()
+                return True
+            # the bridge follows the intercept's completion by a few ms on a real switch (s05)
+            gevent.wait([bridged], timeout=1.0)
+            return bridged.ready() and bridged.successful()
+        except (EslError, ChannelGone) as e:
+            bridged.cancel()
+            log.info("pickup: %s not picked up by %s: %s", r.caller_leg, picker, e)
+            return False
+        finally:
+            if not bridged.ready():
+                bridged.cancel()
+
+    def _done(self, picker: str, who: str | None, number: str, r: Ringing) -> None:
+        caller = r.caller_name or r.caller_number or "unknown"
+        log.info("pickup: %s's call (ringing %s) picked up by %s via %s", caller, r.member, who, number)
+        self._log("pickup", picker, r.key, number, member=r.member, picker=who,
+                  caller=r.caller_number or None, ringback=bool(r.parked) or None)
+        if self.pc.notify:
+            self._notify(r.member, caller, who or "someone")
+        self.ring_changed()
+
+    def _notify(self, member: str, caller: str, picker: str) -> None:
+        domain = self.domain or self.resolve_domain()
+        text = " ".join(self.pc.message.format(caller=caller, picker=picker).replace("|", " ").split())
+        try:
+            reply = self.esl.bgapi(chat_command("sip", f"{picker}@{domain}", f"{member}@{domain}",
+                                                text), timeout=10)
+            log.info("pickup: message to %s: %s", member, reply.text.strip())
+        except EslError as e:
+            log.info("pickup: message to %s not sent: %s", member, e)
+
+    def _nothing(self, picker: str, who, number: str, reason: str) -> None:
+        log.info("pickup: %s dialled %s: %s", who, number, reason)
+        self._log("pickup_empty", picker, None, number, picker=who, reason=reason)
+        self._prompt_and_hangup(picker, self.pc.prompt_nothing_ringing)
+        return None
+
+    def _refused(self, picker: str, who, number: str) -> None:
+        log.info("pickup: %s may not pick up %s", who, number)
+        self._log("pickup_refused", picker, None, number, picker=who)
+        self._prompt_and_hangup(picker, self.pc.prompt_refused)
+        return None
+
+    def _prompt_and_hangup(self, uuid: str, prompt: str) -> None:
+        try:
+            self.esl.sendmsg(uuid, "playback", prompt, timeout=30).wait(30)
+        except (EslError, ChannelGone):
+            pass
+        try:
+            self.esl.hangup(uuid)
+        except EslError:
+            pass
+
+    def _log(self, action, uuid, other, number, **details) -> None:
+        try:
+            self.store.log(action, uuid, other, number, **details)
+        except PickupStoreUnavailable as e:
+            log.warning("pickup: %s not logged: %s", action, e)
+
+    # -- BLF ------------------------------------------------------------------------------
+    def ring_changed(self) -> None:
+        """Something rang, stopped or was answered: re-check every group's key (once for a burst
+        of events)."""
+        if self._blf_pending:
+            return
+        self._blf_pending = True
+
+        def run():
+            self._blf_pending = False
+            self.publish_changes()
+        gevent.spawn(run)
+
+    def publish_changes(self, force: bool = False) -> None:
+        for number, group in self.cached_groups().items():
+            calls = self.ringing(group.members)
+            state = bool(calls)
+            if force or self._blf.get(number) != state:
+                first = calls[0] if calls else None
+                if self.presence.publish(number, state, first.caller_name if first else "",
+                                         first.caller_number if first else ""):
+                    self._blf[number] = state
+
+    def on_connect(self) -> None:
+        self.resolve_domain()
+        try:
+            self.current_groups()
+        except PickupStoreUnavailable as e:
+            log.warning("pickup: groups from the configuration only: %s", e)
+        self._blf.clear()
+        self.publish_changes(force=True)
