@@ -135,6 +135,56 @@ def cmd_parked(args) -> int:
     return 0
 
 
+def cmd_pickup_group(args) -> int:
+    """Group Call Pickup membership: the TOML groups changed at run time in the database."""
+    from .db import open_database
+    from .pickup import Groups, NotInPickupRange
+    from .pickup.errors import NotAMember
+    from .pickup.store import PickupStore
+    config = _load(args.config)
+    store = PickupStore(open_database(config, upgrade=False, require_current=True),
+                        config.switch.identity)
+    groups = Groups(config)
+    current = groups.current(store.assignments())
+    if args.action == "list":
+        if not current:
+            print("no pickup groups")
+        for number in sorted(current):
+            g = current[number]
+            print(f"{number}  {len(g.members)} member(s): {' '.join(sorted(g.members)) or '-'}"
+                  f"  (pickers: {g.pickers})")
+        return 0
+    if args.action == "show":
+        g = current.get(args.number)
+        if g is None:
+            if not groups.is_group_number(args.number):
+                raise NotInPickupRange(f'"{args.number}" is in no orbit range of kind "pickup"')
+            print(f"{args.number}: no members")
+            return 0
+        names = {u.extension: u.name for u in config.users}
+        print(f"{g.number}: pickers {g.pickers}"
+              + (f" ({' '.join(sorted(g.allowed))})" if g.pickers == "list" else ""))
+        for ext in sorted(g.members):
+            print(f"  {ext}  {names.get(ext) or ''}".rstrip())
+        return 0
+    if args.action == "add":
+        for ext in args.extensions:
+            groups.check_add(current, args.number, ext)
+        for ext in args.extensions:
+            store.assign(ext, args.number)
+        print(f"{args.number}: added {' '.join(args.extensions)} (effective for the next pickup)")
+        return 0
+    # remove
+    g = current.get(args.number)
+    missing = [ext for ext in args.extensions if g is None or ext not in g.members]
+    if missing:
+        raise NotAMember(f"{' '.join(missing)} not in group {args.number}")
+    for ext in args.extensions:
+        store.assign(ext, None)
+    print(f"{args.number}: removed {' '.join(args.extensions)} (effective for the next pickup)")
+    return 0
+
+
 def cmd_park(args) -> int:
     """Send the channel to the park code, then wait until the running controller has parked it
     and print the orbit (parker: nobody)."""
@@ -275,10 +325,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how long to wait for the controller to park it (default 5)")
     p.set_defaults(func=cmd_park)
 
-    p = sub.add_parser("pickup-group", help="group call pickup groups (not implemented yet)",
-                       description="Show or edit group call pickup groups.")
-    _config_arg(p)
-    p.set_defaults(func=not_implemented("pickup-group"))
+    p = sub.add_parser("pickup-group", help="list, show or change group call pickup groups",
+                       description="Group Call Pickup membership. The TOML [[pickup_groups]] are "
+                                   "the initial state; add/remove change it in the database, for "
+                                   "the next pickup, without a restart or a redeploy (a user "
+                                   "changed here follows the database, every other user the TOML).")
+    gsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = gsub.add_parser("list", help="every group with its members",
+                        description="Every pickup group of the configured switch, with its members.")
+    _config_arg(q)
+    q = gsub.add_parser("show", help="one group's members and who may pick up",
+                        description="The members of group NUMBER and its pickers policy.")
+    _config_arg(q)
+    q.add_argument("number", metavar="NUMBER", help="the group's number (in a pickup range)")
+    q = gsub.add_parser("add", help="put users into a group",
+                        description="Put EXTENSION... into group NUMBER; a user already in another "
+                                    "group is refused (a user is in at most one group).")
+    _config_arg(q)
+    q.add_argument("number", metavar="NUMBER", help="the group's number (in a pickup range)")
+    q.add_argument("extensions", metavar="EXTENSION", nargs="+", help="users[].extension")
+    q = gsub.add_parser("remove", help="take users out of a group",
+                        description="Take EXTENSION... out of group NUMBER.")
+    _config_arg(q)
+    q.add_argument("number", metavar="NUMBER", help="the group's number")
+    q.add_argument("extensions", metavar="EXTENSION", nargs="+", help="users[].extension")
+    p.set_defaults(func=cmd_pickup_group)
 
     p = sub.add_parser("call", help="click-to-call: ring your phone, then the callee (not implemented yet)",
                        description="Call Via Work: ring USER's phone first, then call NUMBER and "

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..errors import FscontrolError
 
-class PickupError(Exception):
+
+class PickupError(FscontrolError):
     """Base of pickup errors; `id` is stable (logs, call_log, the CLI)."""
 
     id = "pickup-error"
@@ -23,3 +25,7 @@ class InTwoGroups(PickupError):
 
 class UnknownUser(PickupError):
     id = "unknown-user"
+
+
+class NotAMember(PickupError):
+    id = "not-a-member"

@@ -367,3 +367,24 @@ def test_hold_music_the_broadcast_cannot_carry_is_refused():
     data["park"]["music"] = "/music/my song.wav"
     lines = problems(data)
     assert any(line.startswith("park.music: ") and "uuid_broadcast" in line for line in lines), lines
+
+
+def test_pickup_groups_keep_a_user_in_one_group_and_check_their_policy():
+    data = example()
+    data["pickup_groups"].append({"number": "*8002", "members": ["1002"], "allowed": ["1003"]})
+    lines = problems(data)
+    assert 'pickup_groups[1].members[0]: "1002" is also in pickup_groups[0] ("*8001"): a user is ' \
+           'in at most one group' in lines
+    assert 'pickup_groups[1].allowed: is used only with pickers = "list"' in lines
+    data["pickup_groups"][1] = {"number": "*8002", "pickers": "list", "allowed": ["4711"]}
+    assert 'pickup_groups[1].allowed[0]: "4711" is not a users[].extension' in problems(data)
+
+
+def test_pickup_message_names_only_the_caller_and_the_picker():
+    data = example()
+    data["pickup"] = {"message": "{caller} taken by {who}"}
+    assert any(line.startswith("pickup.message:") and "{who}" in line for line in problems(data))
+    data["pickup"] = {"message": "{caller}|{picker}"}
+    assert any(line.startswith("pickup.message:") and '"|"' in line for line in problems(data))
+    data["pickup"] = {"prompt_refused": "${system(id)}"}
+    assert any(line.startswith("pickup.prompt_refused:") for line in problems(data))
