@@ -130,6 +130,25 @@ def main() -> int:
         carol.wait_idle(timeout=5)
         wait(lambda: len(esl.registry) == 0)
         say("    call log: " + ", ".join(r["action"] for r in park.store.call_log(orbit)))
+        pickup = controller.features[1].service
+        dave = switch.register("1004", "Dave")
+        say("9. Group Call Pickup: Dave (1004) calls Bob, whose phone rings; Alice (1001, in "
+            "group *8001 with Bob) dials *8001")
+        bob.ring_forever()
+        told = len(bob.messages)
+        dave.dial("1002")
+        bob.wait_ringing(timeout=5)
+        alice.dial("*8001")
+        alice.wait_connected(to="1004", timeout=5)
+        bob.wait_idle(timeout=5)
+        wait(lambda: len(bob.messages) > told)
+        say(f"    Alice talks to {alice.connected_to()}; Bob's phone stopped ringing "
+            f"({bob.last_hangup_cause}: \"call completed elsewhere\", no missed call); his "
+            f"phone got the message {bob.messages[-1][1]!r}")
+        alice.hangup()
+        dave.wait_idle(timeout=5)
+        wait(lambda: len(esl.registry) == 0)
+        say("    call log: " + ", ".join(r["action"] for r in pickup.store.call_log()))
         say("demo done.")
         return 0
     finally:
