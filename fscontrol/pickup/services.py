@@ -281,7 +281,7 @@ class PickupService:
         def run():
             self._blf_pending = False
             self.publish_changes()
-        gevent.spawn(run)
+        self.spawn(run)
 
     def publish_changes(self, force: bool = False) -> None:
         for number, group in self.cached_groups().items():
@@ -301,3 +301,21 @@ class PickupService:
             log.warning("pickup: groups from the configuration only: %s", e)
         self._blf.clear()
         self.publish_changes(force=True)
+        self._serve_waiting()
+
+    def _serve_waiting(self) -> None:
+        """Pickers already waiting in park at a group number or the directed pickup code when we
+        (re)connected: their CHANNEL_PARK reached no controller. Served now."""
+        code = self.config.features.directed_pickup
+        reg = self.esl.registry
+        for uuid, app in list(reg.at_connect.items()):
+            ch = reg.get(uuid)
+            if ch is None or app != "park" or ch.state != "CS_EXECUTE" or ch.bridged_to:
+                continue
+            dest = ch.destination_number or ""
+            if self.groups.is_group_number(dest) and self.claim(uuid):
+                log.warning("pickup: %s waits at %s unserved; serving it now", uuid, dest)
+                self.spawn(self.group_pickup, uuid, dest)
+            elif code and dest.startswith(code) and dest[len(code):].isdigit() and self.claim(uuid):
+                log.warning("pickup: %s waits at %s unserved; serving it now", uuid, dest)
+                self.spawn(self.directed_pickup, uuid, dest[len(code):])

@@ -174,3 +174,15 @@ def test_a_parked_call_is_not_pickable_but_its_ring_back_is(make_site):
     assert bob.last_hangup_cause == "PICKED_OFF"
     assert site.service.store.by_orbit(orbit) is None
     assert site.log_actions(orbit)[-1] == "retrieve"
+
+
+def test_a_picker_waiting_while_no_controller_was_connected_is_served_after(site):
+    alice, bob, dave = _phones(site, "1001", "1002", "1004")
+    _ring(site, dave, bob)
+    site.switch.refuse_connections()
+    site.switch.drop_connections()
+    until(lambda: not site.esl.connected, message="still connected")
+    alice.dial(GROUP)                  # its CHANNEL_PARK reaches no controller
+    alice.wait_for(lambda p: p.state == "talking", 5, "the pickup number answering")
+    site.switch.refuse_connections(False)
+    alice.wait_connected("1004", timeout=15)
