@@ -170,11 +170,15 @@ def cmd_pickup_group(args) -> int:
     if args.action == "add":
         for ext in args.extensions:
             groups.check_add(current, args.number, ext)
-        for ext in args.extensions:
-            store.assign(ext, args.number)
+        for ext in args.extensions:   # a user already there keeps following the TOML
+            g = current.get(args.number)
+            if g is None or ext not in g.members:
+                store.assign(ext, args.number)
         print(f"{args.number}: added {' '.join(args.extensions)} (effective for the next pickup)")
         return 0
     # remove
+    if not groups.is_group_number(args.number):
+        raise NotInPickupRange(f'"{args.number}" is in no orbit range of kind "pickup"')
     g = current.get(args.number)
     missing = [ext for ext in args.extensions if g is None or ext not in g.members]
     if missing:

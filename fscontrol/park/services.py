@@ -620,17 +620,18 @@ class ParkService:
         if won is None:
             return False
         self._freed(call)
-        try:
-            self.esl.uuid_kill(rb, "PICKED_OFF")
-        except EslError:
-            pass
         self._stop_media(parked_uuid)
         try:
             self.esl.uuid_bridge(picker, parked_uuid)
         except EslError as e:
             log.warning("park: ring-back of %s picked up but not bridged: %s", call.orbit, e)
+            self._kill(rb)
             self._repark(call, f"ring-back pickup not bridged: {e}")
             return False
+        try:   # only now: the parker's phone stops as "completed elsewhere"
+            self.esl.uuid_kill(rb, "PICKED_OFF")
+        except EslError:
+            pass
         return True
 
     def _drop_stale_ringbacks(self) -> None:

@@ -6,7 +6,7 @@ each group's BLF key, and log every attempt.
 
 Eligible, per issue 12 and what FusionPBX, Kazoo and vanilla `intercept` got wrong: a call
 ringing a member's phone (an outbound leg to the member, ringing, unanswered) whose caller's leg
-is neither answered nor bridged. A member's own outbound call is keyed by its destination, so it
+is not bridged (it may be answered: a call transferred to the member, or from an IVR). A member's own outbound call is keyed by its destination, so it
 is never a candidate, in early media or not; a parked call is answered, so never either; a
 ring-back of a parked call rings its parker and is (taking it retrieves the parked call).
 """
@@ -30,6 +30,7 @@ log = logging.getLogger("fscontrol.pickup")
 
 RINGBACK_VAR = "fscontrol_ringback_for"   # set by Call Park on a ring-back leg
 BRIDGE_TIMEOUT = 5.0
+MEMBERSHIP_TTL = 5.0   # seconds the BLF keys use the membership read last
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class PickupService:
         self._cached: dict[str, Group] | None = None
         self._blf: dict[str, bool] = {}
         self._blf_pending = False
+        self._blf_dirty = False
+        self._read_at = 0.0
+        self._refresher: gevent.Greenlet | None = None
         self._greenlets: set[gevent.Greenlet] = set()
         self.domain = ""
 
@@ -130,7 +134,7 @@ class PickupService:
                                 leg.caller_id_name or "", leg.caller_id_number or "")
                 else:
                     caller = reg.get(leg.other_leg_uuid) if leg.other_leg_uuid else None
-                    if caller is None or caller.answered or caller.bridged_to:
+                    if caller is None or caller.bridged_to:
                         continue
                     r = Ringing(member, leg.uuid, caller.uuid, None, leg.created,
                                 caller.caller_id_name or "", caller.caller_id_number or "")
@@ -180,10 +184,11 @@ class PickupService:
             return self.cached_groups()
 
     def _take(self, picker: str, who: str | None, number: str, members) -> Ringing | None:
-        """The longest-ringing call not already being taken; if it cannot be taken (its caller
-        hung up, it was answered meanwhile) the next one; none: the nothing-ringing prompt."""
+        """The longest-ringing call not already being taken (nor the picker's own, from another
+        of their phones); if it cannot be taken (its caller hung up, it was answered meanwhile)
+        the next one; none: the nothing-ringing prompt."""
         for r in self.ringing(members):
-            if r.key in self.taken:
+            if r.key in self.taken or (who and self._placed_by(r, who)):
                 continue
             self.taken.add(r.key)
             try:
@@ -194,13 +199,18 @@ class PickupService:
                 self.taken.discard(r.key)
         return self._nothing(picker, who, number, "nothing ringing")
 
+    def _placed_by(self, r: Ringing, who: str) -> bool:
+        caller = self.esl.registry.get(r.caller_leg) if r.caller_leg else None
+        return caller is not None and who in (caller.variables.get("user_name"),
+                                               caller.caller_id_number)
+
     def _connect(self, picker: str, r: Ringing) -> bool:
         if r.parked:
             return self.park is not None and self.park.take_ringback(picker, r.parked, r.leg)
         try:
-            # FreeSWITCH's own guard (switch_ivr_intercept_session, switch_ivr_bridge.c): refuse a
-            # call answered meanwhile, whatever its state when we looked
-            self.esl.uuid_setvar(picker, "intercept_unanswered_only", "true")
+            # FreeSWITCH's own guard (switch_ivr_intercept_session, switch_ivr_bridge.c): refuse
+            # a caller bridged meanwhile (the member answered), whatever we saw a moment ago
+            self.esl.uuid_setvar(picker, "intercept_unbridged_only", "true")
             bridged = self.esl.wait_for(picker, "CHANNEL_BRIDGE", BRIDGE_TIMEOUT)
             done = self.esl.sendmsg(picker, "intercept", r.caller_leg, timeout=BRIDGE_TIMEOUT)
         except EslError as e:
@@ -208,15 +218,24 @@ class PickupService:
             return False
         try:
             done.wait(BRIDGE_TIMEOUT)
-            peer = self.esl.registry.get(picker)
-            if peer is not None and peer.bridged_to == r.caller_leg:
-                bridged.cancel()
-                return True
-            # the bridge follows the intercept's completion by a few ms on a real switch (s05)
-            gevent.wait([bridged], timeout=1.0)
-            return bridged.ready() and bridged.successful()
+            # the bridge follows the intercept's completion by a few ms on a real switch (s05),
+            # longer when its legs are slow to settle: once the member's leg is gone (picked
+            # off) the pickup happened, wait for its bridge; while it still rings after a
+            # second, the intercept was refused
+            deadline = gevent.get_hub().loop.now() + BRIDGE_TIMEOUT
+            refused_after = gevent.get_hub().loop.now() + 1.0
+            while True:
+                peer = self.esl.registry.get(picker)
+                if peer is not None and peer.bridged_to == r.caller_leg:
+                    return True
+                if peer is None:
+                    return False          # the picker hung up
+                now = gevent.get_hub().loop.now()
+                member_ringing = r.leg in self.esl.registry
+                if now >= deadline or (member_ringing and now >= refused_after):
+                    return False
+                gevent.wait([bridged], timeout=0.05)
         except (EslError, ChannelGone) as e:
-            bridged.cancel()
             log.info("pickup: %s not picked up by %s: %s", r.caller_leg, picker, e)
             return False
         finally:
@@ -274,16 +293,28 @@ class PickupService:
     def ring_changed(self) -> None:
         """Something rang, stopped or was answered: re-check every group's key (once for a burst
         of events)."""
+        self._blf_dirty = True
         if self._blf_pending:
             return
         self._blf_pending = True
 
-        def run():
-            self._blf_pending = False
-            self.publish_changes()
+        def run():     # one publisher at a time, until no change is left
+            try:
+                while self._blf_dirty:
+                    self._blf_dirty = False
+                    self.publish_changes()
+            finally:
+                self._blf_pending = False
         self.spawn(run)
 
     def publish_changes(self, force: bool = False) -> None:
+        now = gevent.get_hub().loop.now()
+        if now - self._read_at > MEMBERSHIP_TTL:     # run-time changes reach the keys too
+            self._read_at = now
+            try:
+                self.current_groups()
+            except PickupStoreUnavailable:
+                pass
         for number, group in self.cached_groups().items():
             calls = self.ringing(group.members)
             state = bool(calls)
@@ -302,6 +333,15 @@ class PickupService:
         self._blf.clear()
         self.publish_changes(force=True)
         self._serve_waiting()
+        if self._refresher is None or self._refresher.dead:
+            self._refresher = self.spawn(self._refresh_forever)
+
+    def _refresh_forever(self) -> None:
+        """Run-time membership changes reach the BLF keys within MEMBERSHIP_TTL, events or not."""
+        while True:
+            gevent.sleep(MEMBERSHIP_TTL)
+            self._read_at = 0.0
+            self.ring_changed()
 
     def _serve_waiting(self) -> None:
         """Pickers already waiting in park at a group number or the directed pickup code when we

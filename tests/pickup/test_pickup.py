@@ -186,3 +186,59 @@ def test_a_picker_waiting_while_no_controller_was_connected_is_served_after(site
     alice.wait_for(lambda p: p.state == "talking", 5, "the pickup number answering")
     site.switch.refuse_connections(False)
     alice.wait_connected("1004", timeout=15)
+
+
+def test_a_call_transferred_to_a_member_is_pickable(site):
+    """Its caller is already answered (by whoever transferred it): still a call ringing Bob."""
+    alice, bob, dave, erin = _phones(site, "1001", "1002", "1004", "1005")
+    erin.auto_answer()
+    bob.ring_forever()
+    dave.dial("1005")
+    dave.wait_connected("1005")
+    erin.blind_transfer("1002")          # Erin (reception) sends Dave to Bob
+    bob.wait_ringing()
+    alice.dial(GROUP)
+    alice.wait_connected("1004")
+    bob.wait_idle()
+    assert bob.last_hangup_cause == "PICKED_OFF"
+
+
+def test_a_pickup_whose_bridge_is_slow_is_still_one_pickup(site):
+    import gevent
+    alice, bob, dave = _phones(site, "1001", "1002", "1004")
+    real = site.switch.apps.soft_bridge
+
+    def slow(ch, peer, role):            # a loaded switch: the bridge follows the intercept late
+        if role == "a":
+            gevent.sleep(1.5)
+        return real(ch, peer, role)
+    site.switch.apps.soft_bridge = slow
+    _ring(site, dave, bob)
+    alice.dial(GROUP)
+    alice.wait_connected("1004")
+    until(lambda: site.pickup.store.call_log(), message="no call_log row")
+    assert [r["action"] for r in site.pickup.store.call_log()] == ["pickup"]
+    assert alice.connected_to() == "1004"
+
+
+def test_the_groups_blf_key_follows_a_run_time_member(site):
+    dave, erin = _phones(site, "1004", "1005")
+    until(lambda: site.rec.pickup_blf(GROUP)[-1:] == ["idle"], message="no initial BLF")
+    site.pickup.store.assign("1005", GROUP)     # `pickup-group add *8001 1005`
+    erin.ring_forever()
+    dave.dial("1005")
+    erin.wait_ringing()
+    until(lambda: site.rec.pickup_blf(GROUP)[-1:] == ["ringing"], 10,
+          message="the key does not blink for its new member's call")
+
+
+def test_the_picker_never_picks_up_a_call_of_their_own(site):
+    alice, bob = _phones(site, "1001", "1002")
+    bob.ring_forever()
+    alice.dial("1002")                 # Alice's desk phone calls Bob (a member)...
+    bob.wait_ringing()
+    site.switch.register("1001", "Alice")
+    call = alice.dial(GROUP)           # ...and her other phone dials the group
+    until(lambda: site.rec.played[call.uuid], message="no prompt")
+    assert site.rec.played[call.uuid] == [site.config.pickup.prompt_nothing_ringing]
+    assert bob.state == "ringing"
