@@ -184,15 +184,19 @@ def _check_wav(path: Path, rate: int):
 
 def test_everything_call_park_plays_is_on_the_switch(root, config):
     """What the controller plays on this switch needs no sound pack: hold music is a rendered
-    local_stream class, every prompt a tone or a file in the repository, and the orbit spoken to
-    the parker (`say <say_language> number iterated <orbit>`) has its say module and a digit file
-    for every digit under the language's sound-prefix."""
+    local_stream class, every prompt (Call Park's and Group Call Pickup's) a tone or a file in
+    the repository, and the orbit spoken to the parker (`say <say_language> number iterated
+    <orbit>`) has its say module and a digit file for every digit under the language's
+    sound-prefix."""
     classes = {d.get("name") for d in fsxml.configuration(root, "local_stream.conf").iter("directory")}
     for music in [config.park.music] + [r.music for r in config.ranges("park") if r.music]:
         scheme, _, name = music.partition("://")
         assert scheme == "local_stream" and name in classes, music
     for key in ("prompt_no_orbit", "prompt_empty_orbit", "prompt_error", "prompt_disconnect"):
         prompt = getattr(config.park, key)
+        assert prompt.startswith("tone_stream://") or Path(prompt).is_file(), (key, prompt)
+    for key in ("prompt_nothing_ringing", "prompt_refused"):     # Group Call Pickup's
+        prompt = getattr(config.pickup, key)
         assert prompt.startswith("tone_stream://") or Path(prompt).is_file(), (key, prompt)
     lang = next(x for x in fsxml.section(root, "languages").iter("language")
                 if x.get("name") == config.park.say_language)
