@@ -1,9 +1,12 @@
 """`make bench`: events/s of raw greenswitch vs fscontrol's pipeline over the same recorded mix,
-and the time `fscontrol check` takes on a config with thousands of orbit ranges.
+the time `fscontrol check` takes on a config with thousands of orbit ranges, and group pickups
+per second on the simulated switch.
 
 Prints the median of several runs for (a) greenswitch's InboundESL with a no-op handler and
 (b) fscontrol's pipeline (typed events + channel registry + per-channel dispatch), and b/a;
-and (c) seconds to load, validate and render 5,000 single-orbit ranges.
+(c) seconds to load, validate and render 5,000 single-orbit ranges; and (d) pickups per second
+with the p50/p99 latency from the picker's CHANNEL_PARK to the controller's intercept and to the
+picker bridged (benchmarks/pickups.py; needs PostgreSQL: DATABASE_URL, else an embedded one).
 """
 
 from gevent import monkey
@@ -19,7 +22,7 @@ import gevent  # noqa: E402
 import gevent.event  # noqa: E402
 import greenswitch  # noqa: E402
 
-from . import blaster, ranges  # noqa: E402
+from . import blaster, pickups, ranges  # noqa: E402
 
 
 def counter(count: int):
@@ -82,12 +85,24 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="runs per contender (default 5)")
     parser.add_argument("--ranges", type=int, default=5000,
                         help="orbit ranges in the config-check figure (default 5,000)")
-    parser.add_argument("--only", choices=("events", "check"),
-                        help="run only the event pipeline or only the config check figure")
+    parser.add_argument("--pickups", type=int, default=500,
+                        help="pickups per concurrency level in the pickup figure (default 500)")
+    parser.add_argument("--concurrency", default="1,10",
+                        help="pickups at once, comma-separated levels (default 1,10)")
+    parser.add_argument("--only", choices=("events", "check", "pickup"),
+                        help="run only the event pipeline, the config check or the pickup figure")
     args = parser.parse_args()
-    if args.only != "events":
+    try:
+        levels = tuple(int(c) for c in args.concurrency.split(","))
+    except ValueError:
+        parser.error(f"--concurrency: {args.concurrency!r} is not a comma-separated list of numbers")
+    if any(c < 1 for c in levels) or args.pickups < 1:
+        parser.error("--concurrency levels and --pickups must be at least 1")
+    if args.only in (None, "check"):
         ranges.report(args.ranges)
-    if args.only == "check":
+    if args.only in (None, "pickup"):
+        pickups.report(levels, args.pickups)
+    if args.only in ("check", "pickup"):
         return
     mix = blaster.recorded_events()
     print(f"event mix: {len(mix)} recorded events from tests/fs_traces, cycled to {args.events:,} per run")

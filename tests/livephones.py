@@ -7,8 +7,9 @@ A phone is a loopback channel. Calling out, user U dials N with
 P (loopback/N-a) is the handset; its loopback peer (loopback/N-b) is the call as the switch sees
 it, running the users' dialplan. Called, the users' dial string `loopback/{ext}/phones` rings
 loopback/EXT-a and sends loopback/EXT-b (the handset) into the `phones` context, which answers,
-rings, rejects or answers late after the global variable `fscontrol_phone_mode_EXT` (set here
-with `global_setvar`; channels read globals when they lack the variable). Pressing keys is
+rings, rejects, answers late or plays early media after the global variable
+`fscontrol_phone_mode_EXT` (set here with `global_setvar`; channels read globals when they lack
+the variable). Pressing keys is
 `uuid_recv_dtmf <switch-side leg> ~DIGITS` (the `~` makes the switch treat them as a phone's
 keys, so bind_meta_app sees them), answering a ringing phone `uuid_answer`, hanging up
 `uuid_kill`. What the user hears and whom they talk to is worked out from events: bridges,
@@ -17,7 +18,11 @@ caller id the switch rings it with (the loopback -b leg's caller profile is clon
 leg's, so `origination_caller_id_name` reaches it). Media is also kept as a history
 (`heard()`), because a short prompt may be over before a test looks: "heard the orbit announced,
 then was hung up" is a history. A spoken number is one PLAYBACK_START/STOP whose path is a
-`file_string://` of digit files (mod_say_en through switch_say_file)."""
+`file_string://` of digit files (mod_say_en through switch_say_file). A calling phone whose
+callee sends early media hears it (switch_ivr_originate passes a ringing peer's early media to
+the bridging caller): found through the leg the caller's bridge rings, the one whose
+Other-Leg-Unique-ID names the caller's switch side with Other-Type `originator`. BLF keys are
+read from PRESENCE_IN: `early` rings (blinks), `confirmed` is busy, anything else idle."""
 
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ from fscontrol.sim.waits import Changes, PhoneWaits
 MEDIA_EVENTS = ("PLAYBACK_START", "PLAYBACK_STOP", "RECORD_START", "RECORD_STOP", "DTMF",
                 "PRESENCE_IN", "conference::maintenance")
 MODE_VAR = "fscontrol_phone_mode_"
+LAMP = {"early": "ringing", "confirmed": "busy"}   # PRESENCE_IN answer-state -> a BLF key
 
 
 class Leg:
@@ -52,12 +58,13 @@ class Leg:
         self.bridged = None      # uuid of the bridge peer
         self.peer = None         # uuid of the other leg of a loopback pair
         self.playing = None      # (kind, detail) of what the switch plays to it
+        self.originator = None   # uuid of the channel whose bridge (originate) rings this leg
         self.phone = None        # the LivePhone whose handset this is
         self.seen = False        # any event seen (False for a leg we are still originating)
         self.stale = False       # first seen already ending: a call from before this connection
         self.cid_name = None     # caller id shown on this leg (a ringing handset: who calls)
         self.cid_number = None
-        self.media = []          # (sequence, kind) of every media started on this leg
+        self.media = []          # (sequence, kind, path) of every media started on this leg
 
     @property
     def is_answered(self):
@@ -95,7 +102,8 @@ class LiveSwitch(Changes):
         self._dead = set()
         self.ended = {}          # uuid -> Leg of destroyed legs: a phone's history needs its peers
         self._media_seq = 0
-        self.lamps = {}          # (proto, login) -> "busy" | "idle": what a BLF key would show
+        self.lamps = {}          # (proto, login) -> "ringing" | "busy" | "idle": a BLF key now
+        self.lamp_history = {}   # (proto, login) -> what the key showed, in order, repeats folded
         Changes.__init__(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -159,18 +167,29 @@ class LiveSwitch(Changes):
         return leg
 
     def blf(self, login, proto="park"):
-        """What a BLF key watching `login` (e.g. an orbit, "park+7001" on a SIP phone) shows:
-        "busy", "idle", or None before any PRESENCE_IN for it. Read from the PRESENCE_IN events
-        the switch passes to its presence subscribers (mod_sofia turns them into NOTIFYs)."""
+        """What a BLF key watching `login` (e.g. an orbit, "park+7001" on a SIP phone; a pickup
+        group, "pickup+*8001") shows: "ringing" (answer-state early: the key blinks), "busy"
+        (confirmed), "idle", or None before any PRESENCE_IN for it. Read from the PRESENCE_IN
+        events the switch passes to its presence subscribers (mod_sofia turns them into NOTIFYs:
+        sofia_presence.c sends the dialog state `early` or `confirmed` as the answer-state)."""
         return self.lamps.get((proto, login))
+
+    def blf_history(self, login, proto="park"):
+        """Every state the key showed since this driver connected, in order, repeats folded (a
+        re-sent state changes nothing on the key)."""
+        return list(self.lamp_history.get((proto, login), ()))
 
     def _on_event(self, ev):
         name, uuid = ev.name, ev.uuid
         if name == "PRESENCE_IN":
             h = ev.headers
             if h.get("login"):
-                self.lamps[(h.get("proto"), h.get("login"))] = (
-                    "busy" if h.get("answer-state") in ("confirmed", "early") else "idle")
+                key = (h.get("proto"), h.get("login"))
+                shown = LAMP.get(h.get("answer-state"), "idle")
+                self.lamps[key] = shown
+                history = self.lamp_history.setdefault(key, [])
+                if not history or history[-1] != shown:
+                    history.append(shown)
                 self.notify()
             return
         if not uuid:
@@ -199,6 +218,9 @@ class LiveSwitch(Changes):
         leg.dest = ev.destination_number or leg.dest
         leg.cid_name = h.get("Caller-Caller-ID-Name", leg.cid_name)
         leg.cid_number = h.get("Caller-Caller-ID-Number", leg.cid_number)
+        if leg.direction == "outbound" and h.get("Other-Type") == "originator" \
+                and h.get("Other-Leg-Unique-ID"):
+            leg.originator = h["Other-Leg-Unique-ID"]
         peer = ev.variables.get("other_loopback_leg_uuid")
         if peer and peer != uuid:
             leg.peer = peer
@@ -260,7 +282,7 @@ class LiveSwitch(Changes):
         leg may become known only after its media started, and a second call may ring the
         phone before a prompt of the first one is over."""
         self._media_seq += 1
-        leg.media.append((self._media_seq, leg.playing[0]))
+        leg.media.append((self._media_seq, leg.playing[0], leg.playing[1]))
 
     def leg(self, uuid):
         """A leg by uuid, live or ended."""
@@ -350,6 +372,12 @@ class LivePhone(PhoneWaits):
         leg = self.ringing_call()
         if leg is not None:
             self.sw.api("uuid_kill %s USER_BUSY" % leg.uuid)
+
+    def early_media(self):
+        """Calls to this phone get early media (183 and a tone, never answered): the phones
+        context pre-answers the call and plays a tone until the caller gives up."""
+        self.policy = "early"
+        self._apply_mode()
 
     def busy_now(self):
         return self.policy == "busy"
@@ -444,17 +472,30 @@ class LivePhone(PhoneWaits):
         this phone since it was registered, current or ended, in order, repeats folded: e.g.
         ["prompt"] for a spoken orbit. Media played to a handset's switch side (its loopback
         peer, where the switch runs the call) count as well as media on the handset itself."""
+        out = []
+        for _seq, kind, _path in self._media():
+            if not out or out[-1] != kind:
+                out.append(kind)
+        return out
+
+    def played(self, call=None):
+        """The sounds themselves (file paths, tone_stream:// scripts), in order, repeats folded:
+        what tells one tone prompt from another (a pickup's nothing-ringing and refused). Of
+        every call as `heard()`, or only of `call` (the leg `dial()` returned)."""
+        out = []
+        for _seq, _kind, path in self._media([call] if call is not None else None):
+            if not out or out[-1] != path:
+                out.append(path)
+        return out
+
+    def _media(self, calls=None):
         media = []
-        for handset in self.calls:
+        for handset in self.calls if calls is None else calls:
             media += handset.media
             side = self.sw.leg(handset.peer)
             if side is not None:
                 media += side.media
-        out = []
-        for _seq, kind in sorted(media):
-            if not out or out[-1] != kind:
-                out.append(kind)
-        return out
+        return sorted(media)
 
     @property
     def state(self):
@@ -468,6 +509,19 @@ class LivePhone(PhoneWaits):
         if not leg.answered:
             return "dialing"
         return "talking"
+
+    def _early_media(self, side):
+        """What the callee plays while it rings: media on the leg the caller's bridge rings (or
+        on its loopback peer, the called handset), e.g. a phone in `early` mode."""
+        if side is None:
+            return None
+        for ringing in list(self.sw.legs.values()):
+            if ringing.originator != side.uuid or not ringing.alive or ringing.answered:
+                continue
+            for source in (ringing, self.sw.legs.get(ringing.peer) if ringing.peer else None):
+                if source is not None and source.playing is not None:
+                    return source.playing[0]
+        return None
 
     def _far(self):
         leg = self.channel
@@ -498,7 +552,7 @@ class LivePhone(PhoneWaits):
                 return "voice"
             return "silence"
         if not self._is_called(leg) and not leg.answered:
-            return "ringback"
+            return self._early_media(side) or "ringback"
         if not leg.answered:
             return None
         return "silence"

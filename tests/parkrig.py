@@ -1,7 +1,10 @@
 """A Call Park controller for tests: the controller with `ParkFeature` on a switch and a database
 schema, with test timings, that can be stopped cleanly, killed abruptly (kill -9: no cleanup) and
 started again on the same schema; and the operator's view of what is parked (`fscontrol parked`'s
-source), which is how scenarios learn the orbit a call got.
+source), which is how scenarios learn the orbit a call got. With `pickup=True` it is the
+controller `fscontrol run` builds (`fscontrol.controller.build`: Call Park, then Group Call
+Pickup), and `admin` changes pickup-group membership at run time as `fscontrol pickup-group`
+does, from outside the controller.
 
 A module of its own (not a conftest) so tests/park and tests/scenarios share it: several
 conftest.py exist and `from conftest import ...` would pick whichever was imported last."""
@@ -10,10 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from fscontrol.controller import Controller, make_client
+from fscontrol.controller import Controller, build, make_client
 from fscontrol.db import upgrade
 from fscontrol.park import ParkFeature
 from fscontrol.park.store import ParkStore
+from fscontrol.pickup import Groups, PickupFeature
+from fscontrol.pickup.store import PickupStore
 from waiting import until
 
 
@@ -32,26 +37,58 @@ def migrate(database):
     return database
 
 
-class ParkController:
-    """`fscontrol run` with Call Park, in-process, against `config.switch` and `database`."""
+class PickupAdmin:
+    """Run-time pickup-group membership, changed the way `fscontrol pickup-group add|remove`
+    does it: in its own process, so through its own store and the config's groups, never the
+    running controller's objects. The controller reads the membership at the next pickup."""
 
-    def __init__(self, config, database, controller_id="ctl-scenario"):
+    def __init__(self, config, database):
+        self.groups = Groups(config)
+        self.store = PickupStore(database, config.switch.identity)
+
+    def current(self):
+        return self.groups.current(self.store.assignments())
+
+    def add(self, number, extension):
+        self.groups.check_add(self.current(), number, extension)
+        self.store.assign(extension, number)
+
+    def remove(self, number, extension):
+        group = self.current().get(number)
+        if group is None or extension not in group.members:
+            raise ValueError(f"{extension} is not in group {number}")
+        self.store.assign(extension, None)
+
+
+class ParkController:
+    """`fscontrol run` with Call Park (and, with `pickup=True`, every feature `build` wires),
+    in-process, against `config.switch` and `database`."""
+
+    def __init__(self, config, database, controller_id="ctl-scenario", pickup=False):
         self.config = config
         self.database = database
         self.controller_id = controller_id
+        self.pickup = pickup
         self.controller = None
         self.feature = None
+        self.pickup_feature = None
         self.view = ParkStore(database)   # the operator's view, independent of the controller
+        self.admin = PickupAdmin(config, database) if pickup else None
 
     def start(self, timeout=5.0):
         esl = make_client(self.config, connect_timeout=2, command_timeout=5,
                           heartbeat_interval=None, backoff=(0.02, 0.2))
-        self.controller = Controller(self.config, self.database, esl)
-        self.feature = ParkFeature(controller_id=self.controller_id)
-        self.controller.features.append(self.feature)
+        if self.pickup:
+            self.controller = build(self.config, self.database, esl, self.controller_id)
+        else:
+            self.controller = Controller(self.config, self.database, esl)
+            self.controller.features.append(ParkFeature(controller_id=self.controller_id))
+        features = self.controller.features
+        self.feature = next(f for f in features if isinstance(f, ParkFeature))
+        self.pickup_feature = next((f for f in features if isinstance(f, PickupFeature)), None)
         self.controller.start()
         if not esl.wait_connected(timeout):
-            raise TimeoutError("the park controller did not connect to %s:%s"
+            raise TimeoutError("the controller did not connect to %s:%s"
                                % (self.config.switch.esl_host, self.config.switch.esl_port))
         return self
 
@@ -69,8 +106,10 @@ class ParkController:
         cleaned up, said to the switch or written. The switch and the database keep going."""
         if self.controller is None:
             return
-        esl, self.controller = self.controller.esl, None
-        self.feature.stop()             # its timers and flows die with the process
+        controller, self.controller = self.controller, None
+        esl = controller.esl
+        for feature in controller.features:
+            feature.stop()              # its timers and flows die with the process
         conn = esl._conn
         esl._stop_event.set()           # no reconnect: the process is gone
         if esl._supervisor is not None:

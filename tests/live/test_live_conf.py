@@ -3,6 +3,7 @@ well-formed, loading exactly the stock modules the harness needs, with the commi
 dialplan up to date and every sound it plays in the repository."""
 
 import importlib.util
+import re
 import wave
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import fsxml
 from fscontrol.config import load
 from fscontrol.render import contract, render_files
+from livephones import LivePhone
 
 LIVE = Path(__file__).resolve().parent
 CONF = LIVE / "conf"
@@ -92,6 +94,39 @@ def test_contexts_and_directory_match_the_config(root, config):
     assert users == {u.extension for u in config.users}
 
 
+def test_the_phones_context_has_every_mode_the_phone_driver_sets(root):
+    """Each behaviour tests/livephones.py gives a phone (the global variable it sets) is a
+    condition of the phones context, running the applications that behaviour needs; `early`
+    pre-answers (183, early media) and plays a tone without ever answering."""
+    set_modes = []
+
+    class Switch:
+        def _set_mode(self, user, mode):
+            set_modes.append(mode)
+
+    phone = LivePhone(Switch(), "1002")
+    phone.registered = True
+    for behave in (phone.auto_answer, phone.ring_forever, phone.early_media,
+                   lambda: phone.answer_after(0.25), phone.unregister):
+        behave()
+    phones = next(c for c in fsxml.section(root, "dialplan").iter("context")
+                  if c.get("name") == "phones")
+    conditions = [(c.get("expression"), [a.get("application") for a in c.iter("action")])
+                  for c in phones.iter("condition") if c.get("field") == "${fscontrol_phone_mode}"]
+
+    def apps(mode):
+        found = [a for expression, a in conditions if re.search(expression, mode)]
+        assert len(found) == 1, (mode, found)
+        return found[0]
+    assert set_modes == ["answer", "ring", "early", "answer_after_250", ""]
+    assert apps("answer") == ["answer", "park"]
+    assert apps("ring") == ["ring_ready", "sleep"]
+    assert apps("early") == ["pre_answer", "endless_playback"]
+    assert apps("answer_after_250") == ["ring_ready", "sleep", "answer", "park"]
+    assert apps("") == ["hangup"]
+    assert apps("busy") == ["hangup"]
+
+
 def test_hold_music_is_in_the_repository(root):
     dirs = list(fsxml.configuration(root, "local_stream.conf").iter("directory"))
     assert dirs, "no local_stream class"
@@ -149,15 +184,19 @@ def _check_wav(path: Path, rate: int):
 
 def test_everything_call_park_plays_is_on_the_switch(root, config):
     """What the controller plays on this switch needs no sound pack: hold music is a rendered
-    local_stream class, every prompt a tone or a file in the repository, and the orbit spoken to
-    the parker (`say <say_language> number iterated <orbit>`) has its say module and a digit file
-    for every digit under the language's sound-prefix."""
+    local_stream class, every prompt (Call Park's and Group Call Pickup's) a tone or a file in
+    the repository, and the orbit spoken to the parker (`say <say_language> number iterated
+    <orbit>`) has its say module and a digit file for every digit under the language's
+    sound-prefix."""
     classes = {d.get("name") for d in fsxml.configuration(root, "local_stream.conf").iter("directory")}
     for music in [config.park.music] + [r.music for r in config.ranges("park") if r.music]:
         scheme, _, name = music.partition("://")
         assert scheme == "local_stream" and name in classes, music
     for key in ("prompt_no_orbit", "prompt_empty_orbit", "prompt_error", "prompt_disconnect"):
         prompt = getattr(config.park, key)
+        assert prompt.startswith("tone_stream://") or Path(prompt).is_file(), (key, prompt)
+    for key in ("prompt_nothing_ringing", "prompt_refused"):     # Group Call Pickup's
+        prompt = getattr(config.pickup, key)
         assert prompt.startswith("tone_stream://") or Path(prompt).is_file(), (key, prompt)
     lang = next(x for x in fsxml.section(root, "languages").iter("language")
                 if x.get("name") == config.park.say_language)

@@ -69,3 +69,38 @@ def test_a_handset_is_claimed_by_any_of_its_events_not_only_the_first():
     for ev in later:
         sw._on_event(ev)
     assert bob.state == "ringing"
+
+
+def _whole_call():
+    """Every recorded event of s05 in stream order, the callee's handset (loopback/ring-b)
+    entering the phones context at 1002, the rest as recorded."""
+    out = []
+    for line in TRACE.read_text().splitlines():
+        data = json.loads(line)["data"]
+        if "text/event-plain" not in data:
+            continue
+        headers = {}
+        for row in data.partition("\n\n")[2].split("\n"):
+            key, sep, value = row.partition(": ")
+            if sep:
+                headers.setdefault(key, unquote(value))
+        if headers.get("Unique-ID", "").startswith(HANDSET):
+            headers["Caller-Context"] = "phones"
+            headers["Caller-Destination-Number"] = "1002"
+        out.append(Event.from_headers(headers))
+    return out
+
+
+def test_a_picked_off_phone_ends_with_picked_off_and_the_ringing_leg_knows_its_caller():
+    """On the real switch's events: the leg a caller's bridge rings names the caller's leg as
+    its originator (what a calling phone's early media is found by), and the phone whose call
+    another user intercepted ends with PICKED_OFF (mod_loopback hands the -a leg's cause on)."""
+    sw, bob = _driver()
+    caller_side, ringing = "754fa21c", "9bfb2297"       # loopback/call-ring-b, loopback/ring-a
+    for ev in _whole_call():
+        sw._on_event(ev)
+        if ev.name == "CHANNEL_PROGRESS" and ev.uuid.startswith(HANDSET):
+            assert bob.state == "ringing"
+    leg = next(v for k, v in sw.ended.items() if k.startswith(ringing))
+    assert leg.originator.startswith(caller_side)
+    assert bob.state == "idle" and bob.last_hangup_cause == "PICKED_OFF"

@@ -1,10 +1,24 @@
 """Scenarios run on the backend the `backend` fixture picks (tests/backends.py); Call Park
-scenarios also get a controller with ParkFeature against that backend's switch."""
+scenarios also get a controller with ParkFeature against that backend's switch, Group Call
+Pickup scenarios the controller with every feature `fscontrol run` wires."""
 
 import pytest
 
 from backends import backend  # noqa: F401
 from parkrig import ParkController, migrate, with_test_timing
+
+
+def _controllers(backend, database, pickup):  # noqa: F811
+    migrate(database)
+    started = []
+
+    def start(**timing):
+        config = with_test_timing(backend.config, **timing) if timing else backend.config
+        ctl = ParkController(config, database, pickup=pickup)
+        started.append(ctl)
+        return ctl.start()
+
+    return start, started
 
 
 @pytest.fixture
@@ -13,15 +27,18 @@ def park_controller(backend, database):  # noqa: F811
     switch (`backend.config`, i.e. tests/live/fscontrol.toml, with `timing` replacing [park] keys,
     e.g. timeout=1 — below Lync's minimum, test only) on a fresh database schema. Stopped after
     the test; `crash()` kills it like kill -9 and `start()` brings it back on the same schema."""
-    migrate(database)
-    started = []
+    start, started = _controllers(backend, database, pickup=False)
+    yield start
+    for ctl in started:
+        ctl.stop()
 
-    def start(**timing):
-        config = with_test_timing(backend.config, **timing) if timing else backend.config
-        ctl = ParkController(config, database)
-        started.append(ctl)
-        return ctl.start()
 
+@pytest.fixture
+def pickup_controller(backend, database):  # noqa: F811
+    """`pickup_controller(**timing)`: as `park_controller`, but the controller is the one
+    `fscontrol.controller.build` wires (ParkFeature, then PickupFeature); its `admin` adds and
+    removes pickup-group members at run time as `fscontrol pickup-group` does."""
+    start, started = _controllers(backend, database, pickup=True)
     yield start
     for ctl in started:
         ctl.stop()
