@@ -211,6 +211,10 @@ class PickupService:
             # FreeSWITCH's own guard (switch_ivr_intercept_session, switch_ivr_bridge.c): refuse
             # a caller bridged meanwhile (the member answered), whatever we saw a moment ago
             self.esl.uuid_setvar(picker, "intercept_unbridged_only", "true")
+            # when the picker's bridge ends the caller's call ends: an intercepted channel would
+            # otherwise go on with its extension (the member's voicemail); switch_ivr_bridge.c
+            # checks transfer_after_bridge before anything else
+            self.esl.uuid_setvar(r.caller_leg, "transfer_after_bridge", "hangup:inline")
             bridged = self.esl.wait_for(picker, "CHANNEL_BRIDGE", BRIDGE_TIMEOUT)
             done = self.esl.sendmsg(picker, "intercept", r.caller_leg, timeout=BRIDGE_TIMEOUT)
         except EslError as e:

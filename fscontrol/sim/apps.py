@@ -367,8 +367,16 @@ class Apps:
                 self._unbridge_event(ch, peer)
             self.sw.notify()
         ch.set_state("CS_EXECUTE")
+        # switch_ivr_bridge.c (audio_bridge_on_exchange_media): park_after_bridge, then
+        # transfer_after_bridge ("exten[:dialplan[:context]]"), before anything else
         if ch.vars.get("park_after_bridge", "false") == "true":
             ch.execute("park")
+        elif ch.vars.get("transfer_after_bridge") and ch.alive:
+            exten, _, rest = ch.vars["transfer_after_bridge"].partition(":")
+            dialplan, _, context = rest.partition(":")
+            if dialplan == "inline":
+                raise Transfer(None, inline_apps=parse_inline(exten))
+            raise Transfer(exten, dialplan or "XML", context or ch.context)
 
     def uuid_bridge(self, a, b):
         a.other_leg, a.other_type = b, "originatee"

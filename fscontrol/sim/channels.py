@@ -343,12 +343,6 @@ class Channel:
                 self.execute(app, self.expand(data) if data else data)
             except UuidBridge as req:
                 self.sw.apps.soft_bridge(self, req.peer, req.role)
-                if self.intercepted and self.alive and not self.parked:
-                    # an intercepted call left its extension (intercept sets CF_TRANSFER and
-                    # CS_PARK, switch_ivr_intercept_session): once that bridge ends it does not
-                    # resume the extension's remaining apps (no voicemail after a pickup)
-                    self.hangup("NORMAL_CLEARING")
-                    raise Hangup()
             pending = self.__dict__.pop("pending_bridge", None)
             if pending is not None:     # intercept: bridge once the app has reported completion
                 self.sw.apps.soft_bridge(self, pending[0], pending[1])

@@ -7,8 +7,8 @@ media), what a BLF key on the group shows. Run-time membership is changed from o
 controller, as `fscontrol pickup-group add|remove` does. A picked-up call is ended here by its
 caller, whose hang-up ends the picker's leg on both switches (the picker's uuid_bridge returns
 to CS_EXECUTE with no application left: NORMAL_CLEARING). When the picker hangs up first, the
-simulator resumes the caller's dialplan (continue_on_fail: the member's voicemail) and what a
-real switch does there is not established, so no scenario depends on it.
+caller's call ends too: the controller set transfer_after_bridge=hangup:inline on it (an
+intercepted channel would otherwise go on with its extension, i.e. the member's voicemail).
 
 Users (tests/live/fscontrol.toml): Alice 1001, Bob 1002, Carol 1003 in group *8001 (its pickers
 are its members); Dave 1004 and Erin 1005 in no group."""
@@ -241,3 +241,15 @@ def test_members_added_and_removed_at_run_time_without_a_restart(backend, pickup
     call = alice.dial(GROUP)               # a call ringing Dave is no longer the group's
     _heard_prompt_then_hung_up(alice, call, _prompt(ctl, "nothing_ringing"))
     assert dave.state == "ringing"
+
+
+def test_when_the_picker_hangs_up_the_callers_call_ends_too(backend, pickup_controller):
+    """Never the member's voicemail after a pickup: the call is over for the caller as well."""
+    pickup_controller()
+    alice, bob, dave = backend.phones("1001", "1002", "1004")
+    _ring(dave, bob)
+    alice.dial(GROUP)
+    dave.wait_connected(to="1001", timeout=10)
+    alice.hangup()
+    dave.wait_idle(10)
+    assert "recording" not in dave.heard(), dave.heard()
