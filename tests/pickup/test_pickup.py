@@ -242,3 +242,33 @@ def test_the_picker_never_picks_up_a_call_of_their_own(site):
     until(lambda: site.rec.played[call.uuid], message="no prompt")
     assert site.rec.played[call.uuid] == [site.config.pickup.prompt_nothing_ringing]
     assert bob.state == "ringing"
+
+
+def test_many_pickers_for_a_few_calls_each_call_goes_to_exactly_one(make_site, base_config):
+    """Six members dial the group at once while three calls ring a seventh: three pickers are
+    connected (one call each), three hear the nothing-ringing prompt, nothing is half-bridged."""
+    from fscontrol.config.model import PickupGroup
+    members = [str(2001 + i) for i in range(7)]
+    callers = [str(3001 + i) for i in range(3)]
+    config = dataclasses.replace(
+        base_config, users=base_config.users + tuple(User(u, f"User {u}") for u in members + callers),
+        pickup_groups=(PickupGroup("*8001", tuple(members)),))
+    site = make_site(config)
+    phones = {u: site.switch.register(u, f"User {u}") for u in members + callers}
+    ringing = phones[members[0]]
+    ringing.ring_forever()
+    for c in callers:
+        phones[c].dial(members[0])
+    until(lambda: len(site.esl.registry.ringing_for(members[0], "outbound")) == 3,
+          message="the three calls never all rang")
+    pickers = [phones[u] for u in members[1:]]
+    calls = {p.user: p.dial(GROUP) for p in pickers}
+    until(lambda: sum(1 for c in callers if phones[c].connected_to() in calls) == 3,
+          message="not every call was picked up")
+    winners = {phones[c].connected_to() for c in callers}
+    assert len(winners) == 3                       # three different pickers, one call each
+    for p in pickers:
+        if p.user not in winners:
+            p.wait_idle()
+            assert site.rec.played[calls[p.user].uuid] == [site.config.pickup.prompt_nothing_ringing]
+    assert [r["action"] for r in site.pickup.store.call_log()].count("pickup") == 3
