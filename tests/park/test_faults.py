@@ -32,7 +32,7 @@ def _park_direct(site, phone):
 
 
 def test_a_deadline_missed_while_the_database_is_down_is_handled_once_it_is_back(make_site, caplog):
-    site = make_site(timeout=1, fallback="1003")
+    site = make_site(timeout=3, fallback="1003")   # the database goes down well before it
     alice, carol = site.switch.register("1001", "Alice"), site.switch.register("1003", "Carol")
     carol.auto_answer()
     orbit = _park_direct(site, alice)
