@@ -45,7 +45,7 @@ def test_a_deadline_missed_while_the_database_is_down_is_handled_once_it_is_back
 
 
 def test_a_caller_who_hangs_up_while_the_database_is_down_is_recorded_as_abandoned(make_site, caplog):
-    site = make_site(timeout=1, fallback="")
+    site = make_site(timeout=3, fallback="")
     alice = site.switch.register("1001", "Alice")
     orbit = _park_direct(site, alice)
     with caplog.at_level(logging.ERROR, "fscontrol.park"), database_down(site):
@@ -83,7 +83,7 @@ def test_park_code_with_the_database_down_and_nobody_to_return_to_is_disconnecte
 def test_switch_unreachable_across_the_deadline_uses_no_attempt(make_site, caplog):
     """The event socket refuses connections while the deadline passes (calls stay up): the
     deadline waits, and after the reconnect the parker's phone rings with the attempt intact."""
-    site = make_site(timeout=1, max_attempts=1, fallback="1003")
+    site = make_site(timeout=3, max_attempts=1, fallback="1003")
     alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
     bob.ring_forever()
     alice.dial("*70", variables={"referred_by_user": "1002"})
