@@ -203,6 +203,8 @@ def validate(config: Config) -> list[tuple[str, str]]:
         p(("park.say_language", f'"{config.park.say_language}" is not a language code like "en"'))
     if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", config.park.presence_proto):
         p(("park.presence_proto", f'"{config.park.presence_proto}" must be a word like "park" or "sip"'))
+    if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", config.pickup.presence_proto):
+        p(("pickup.presence_proto", f'"{config.pickup.presence_proto}" must be a word like "pickup"'))
     if config.park.presence_domain and not re.fullmatch(r"[A-Za-z0-9.-]+", config.park.presence_domain):
         p(("park.presence_domain", f'"{config.park.presence_domain}" is not a domain name'))
     codes = config.feature_codes()
@@ -282,12 +284,19 @@ def validate(config: Config) -> list[tuple[str, str]]:
                 p((f"{where}.allowed[{k}]", f'"{picker}" is not a users[].extension'))
         if g.allowed and g.pickers != "list":
             p((f"{where}.allowed", 'is used only with pickers = "list"'))
+        if g.pickers == "list" and not g.allowed:
+            p((f"{where}.allowed", 'pickers = "list" needs the extensions allowed to pick up'))
     msg = config.pickup.message
     try:
-        words = {name for _, name, _, _ in string.Formatter().parse(msg) if name is not None}
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(msg)
+                  if name is not None]
     except ValueError as e:
-        words = set()
+        fields = []
         p(("pickup.message", f'"{msg}" is not a valid template: {e}'))
+    words = {name for name, _, _ in fields}
+    if any(spec or conv for _, spec, conv in fields):
+        p(("pickup.message", f'"{msg}": write {{caller}} and {{picker}} plainly, without a '
+           f'format spec or conversion'))
     if words - {"caller", "picker"}:
         p(("pickup.message", f'"{msg}" may name only {{caller}} and {{picker}}, not '
            + ", ".join("{%s}" % w for w in sorted(words - {"caller", "picker"}))))

@@ -133,7 +133,10 @@ class ParkService:
     def _party_of(self, ch) -> tuple[str, str]:
         if ch.direction == "outbound":
             number = ch.variables.get("dialed_user") or (ch.destination_number or "").split("@")[0]
-            return self.user_name(number), number
+            if number != self.park_config.code:
+                return self.user_name(number), number
+            # at the park code with no dialed_user (a channel rebuilt from `show channels` after
+            # a reconnect carries none): the party is who the caller id names
         return safe_name(ch.caller_id_name or ""), ch.caller_id_number or ""
 
     def _schedule(self, call: ParkedCall) -> None:

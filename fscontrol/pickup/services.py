@@ -257,7 +257,12 @@ class PickupService:
 
     def _notify(self, member: str, caller: str, picker: str) -> None:
         domain = self.domain or self.resolve_domain()
-        text = " ".join(self.pc.message.format(caller=caller, picker=picker).replace("|", " ").split())
+        try:
+            text = self.pc.message.format(caller=caller, picker=picker)
+        except (ValueError, KeyError, IndexError) as e:   # check refuses these; never crash
+            log.warning("pickup: pickup.message %r cannot be filled in: %s", self.pc.message, e)
+            text = f"{caller}'s call picked up by {picker}"
+        text = " ".join(text.replace("|", " ").split())
         try:
             reply = self.esl.bgapi(chat_command("sip", f"{picker}@{domain}", f"{member}@{domain}",
                                                 text), timeout=10)

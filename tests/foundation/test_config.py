@@ -388,3 +388,15 @@ def test_pickup_message_names_only_the_caller_and_the_picker():
     assert any(line.startswith("pickup.message:") and '"|"' in line for line in problems(data))
     data["pickup"] = {"prompt_refused": "${system(id)}"}
     assert any(line.startswith("pickup.prompt_refused:") for line in problems(data))
+
+
+def test_pickup_message_placeholders_are_plain_and_a_list_group_names_its_pickers():
+    data = example()
+    data["pickup"] = {"message": "{caller:d} by {picker}"}
+    assert any(line.startswith("pickup.message:") and "format spec" in line for line in problems(data))
+    data["pickup"] = {"presence_proto": "pick up"}
+    assert any(line.startswith("pickup.presence_proto:") for line in problems(data))
+    data = example()
+    data["pickup_groups"][0]["pickers"] = "list"
+    assert 'pickup_groups[0].allowed: pickers = "list" needs the extensions allowed to pick up' \
+        in problems(data)

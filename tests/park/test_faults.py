@@ -218,3 +218,5 @@ def test_a_call_sent_to_the_park_code_while_the_switch_was_unreachable_is_parked
     orbit = site.orbit_of(alice, timeout=15)
     alice.wait_hearing("music")
     assert site.log_actions(orbit) == ["park"]
+    call = site.service.store.by_orbit(orbit)
+    assert (call.caller_name, call.caller_number) == ("Alice", "1001")   # not "*70"
