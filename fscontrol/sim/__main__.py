@@ -27,6 +27,18 @@ def summary(ev):
     return " ".join(p for p in parts if p)
 
 
+def heartbeat_seconds(text: str) -> float:
+    import argparse
+    import math
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds, 0 or more")
+    return value
+
+
 def main(argv=None):
     from gevent import monkey
     if not monkey.is_module_patched("socket"):
@@ -47,8 +59,10 @@ def main(argv=None):
     ap.add_argument("--domain", default="fscontrol.test", help="domain of user/N@domain endpoints")
     ap.add_argument("--register", action="append", default=[], metavar="USER",
                     help="register a virtual phone that auto-answers (repeatable)")
-    ap.add_argument("--heartbeat", type=float, default=20.0,
-                    help="seconds between HEARTBEAT events (default 20, as FreeSWITCH)")
+    ap.add_argument("--heartbeat", type=heartbeat_seconds, default=20.0,
+                    help="seconds between HEARTBEAT events (default 20, as FreeSWITCH; 0 = none)")
+    ap.add_argument("--debug", action="store_true", help="debug logging (as fscontrol --debug)")
+    ap.add_argument("--verbose", "-v", action="store_true", help="informational logging")
     args = ap.parse_args(argv)
 
     sw = SimSwitch(password=args.password, host=args.host, port=args.port, context=args.context,
