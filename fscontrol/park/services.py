@@ -16,6 +16,7 @@ import gevent
 from ..esl import (ChannelGone, CommandError, CommandTimeout, ConnectionLost, EslError,
                    InvalidArgument)
 from ..esl.commands import chat_command, expand_dial, new_uuid, operator_dial
+from ..flows import Flows, users_domain
 from .errors import CallBusy, NoOrbitAvailable, NotBridged, ParkError, ParkStoreUnavailable
 from .locks import CallLocks
 from .music import HoldMusic
@@ -65,7 +66,7 @@ class ParkService:
         self._timers: dict[str, gevent.Greenlet] = {}  # parked channel uuid -> sleeping timer
         self._ringbacks: set[str] = set()  # ring-back legs this process is waiting on
         self.parked: set[str] = set()  # channel uuids parked (or being parked) by us
-        self._greenlets: set[gevent.Greenlet] = set()
+        self.flows = Flows(log, "park", (ParkError,))
         self._reconcile_retry: gevent.Greenlet | None = None
         self._stale_ringbacks: set[str] = set()  # ring-backs placed blind: hang up once seen
         self.handling: set[str] = set()  # channels a park-code or retrieve flow has claimed
@@ -74,24 +75,15 @@ class ParkService:
     @property
     def busy(self) -> bool:
         """True while work handed to a greenlet by `spawn` is still running (timers excluded)."""
-        return bool(self._greenlets)
+        return bool(self.flows)
 
     def spawn(self, fn, *args, **kwargs) -> gevent.Greenlet:
-        def run():
-            try:
-                return fn(*args, **kwargs)
-            except (ParkError, EslError) as e:
-                log.warning("park: %s: %s", fn.__name__, e)
-            except Exception:
-                log.exception("park: %s failed", fn.__name__)
-        g = gevent.spawn(run)
-        self._greenlets.add(g)
-        g.link(self._greenlets.discard)
-        return g
+        return self.flows.spawn(fn, *args, **kwargs)
 
     def stop(self) -> None:
         """Stop timers and flows (the database keeps every parked call for the next start)."""
-        for g in list(self._timers.values()) + list(self._greenlets) + [self._reconcile_retry]:
+        self.flows.kill_all()
+        for g in list(self._timers.values()) + [self._reconcile_retry]:
             if g is not None:
                 g.kill(block=False)
         self._timers.clear()
@@ -103,12 +95,7 @@ class ParkService:
     def resolve_domain(self) -> str:
         """The users' domain (switch.domain, asked from the switch when it is a variable): for
         dial strings, voicemail boxes and chat. BLF presence uses park.presence_domain when set."""
-        d = self.config.switch.domain
-        if "${" in d:
-            try:
-                d = self.esl.api("global_getvar domain").strip() or d
-            except EslError as e:
-                log.warning("park: could not ask the switch for its domain: %s", e)
+        d = users_domain(self.config, self.esl, log, "park")
         self.domain = d
         self.presence.domain = self.park_config.presence_domain or d
         return d
@@ -491,9 +478,8 @@ class ParkService:
             delay = self.retry_delay(failures)
             log.error("park: hang-up of parked %s not recorded, database unavailable (%s); "
                       "retrying in %.1fs", uuid, e, delay)
-            g = gevent.spawn_later(delay, self.spawn, self.abandoned, uuid, cause, failures + 1)
-            self._greenlets.add(g)
-            g.link(self._greenlets.discard)
+            self.flows.track(gevent.spawn_later(delay, self.spawn, self.abandoned, uuid, cause,
+                                                failures + 1))
 
     def _abandoned(self, uuid: str, cause: str | None) -> None:
         with self.locks.hold(uuid):

@@ -20,7 +20,7 @@ import gevent
 
 from ..esl import ChannelGone, EslError
 from ..esl.commands import chat_command
-from ..render import contract
+from ..flows import Flows, users_domain
 from .errors import PickupError, PickupStoreUnavailable
 from .groups import Group, Groups
 from .presence import GroupPresence
@@ -68,34 +68,18 @@ class PickupService:
         self._blf_dirty = False
         self._read_at = 0.0
         self._refresher: gevent.Greenlet | None = None
-        self._greenlets: set[gevent.Greenlet] = set()
+        self.flows = Flows(log, "pickup", (PickupError,))
         self.domain = ""
 
     # -- plumbing --------------------------------------------------------------------------
     def spawn(self, fn, *args) -> gevent.Greenlet:
-        def run():
-            try:
-                return fn(*args)
-            except (PickupError, EslError) as e:
-                log.warning("pickup: %s: %s", fn.__name__, e)
-            except Exception:
-                log.exception("pickup: %s failed", fn.__name__)
-        g = gevent.spawn(run)
-        self._greenlets.add(g)
-        g.link(self._greenlets.discard)
-        return g
+        return self.flows.spawn(fn, *args)
 
     def stop(self) -> None:
-        for g in list(self._greenlets):
-            g.kill(block=False)
+        self.flows.kill_all()
 
     def resolve_domain(self) -> str:
-        d = self.config.switch.domain
-        if "${" in d:
-            try:
-                d = self.esl.api("global_getvar domain").strip() or d
-            except EslError:
-                pass
+        d = users_domain(self.config, self.esl, log, "pickup")
         self.domain = self.presence.domain = d
         return d
 
