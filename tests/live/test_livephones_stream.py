@@ -15,9 +15,9 @@ HANDSET = "3ca1158d"        # loopback/ring-b of s05: rings (ring_ready), like a
 STALE = "11111111-2222-3333-4444-555555555555"
 
 
-def _events(prefix, uuid=None):
-    """The recorded events of channel `prefix`, as the phones context would show them."""
-    out = []
+def _recorded():
+    """The header blocks of s05's events, in stream order (the first of repeated headers, as
+    switch_event_get_header reads them)."""
     for line in TRACE.read_text().splitlines():
         data = json.loads(line)["data"]
         if "text/event-plain" not in data:
@@ -27,6 +27,13 @@ def _events(prefix, uuid=None):
             key, sep, value = row.partition(": ")
             if sep:
                 headers.setdefault(key, unquote(value))
+        yield headers
+
+
+def _events(prefix, uuid=None):
+    """The recorded events of channel `prefix`, as the phones context would show them."""
+    out = []
+    for headers in _recorded():
         if not headers.get("Unique-ID", "").startswith(prefix):
             continue
         headers["Caller-Context"] = "phones"
@@ -75,15 +82,7 @@ def _whole_call():
     """Every recorded event of s05 in stream order, the callee's handset (loopback/ring-b)
     entering the phones context at 1002, the rest as recorded."""
     out = []
-    for line in TRACE.read_text().splitlines():
-        data = json.loads(line)["data"]
-        if "text/event-plain" not in data:
-            continue
-        headers = {}
-        for row in data.partition("\n\n")[2].split("\n"):
-            key, sep, value = row.partition(": ")
-            if sep:
-                headers.setdefault(key, unquote(value))
+    for headers in _recorded():
         if headers.get("Unique-ID", "").startswith(HANDSET):
             headers["Caller-Context"] = "phones"
             headers["Caller-Destination-Number"] = "1002"

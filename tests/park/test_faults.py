@@ -26,6 +26,16 @@ def database_down(site):
         store.database = good
 
 
+def _blip_and_reconcile(site, caplog):
+    """The event socket drops once; returns when the controller has reconnected and reconciled
+    (its log, at INFO, kept in `caplog`)."""
+    connects = site.esl.connect_count
+    caplog.set_level(logging.INFO, "fscontrol.park")
+    site.switch.drop_connections()
+    until(lambda: site.esl.connect_count > connects and "reconciled" in caplog.text, 10,
+          message="no reconnect")
+
+
 def _park_direct(site, phone):
     phone.dial("*70")
     return site.orbit_of(phone)
@@ -136,11 +146,7 @@ def test_a_retrieved_call_is_not_re_adopted_after_a_reconnect(make_site, caplog)
     orbit = _park_direct(site, alice)
     carol.dial(orbit)
     alice.wait_connected("1002")
-    connects = site.esl.connect_count
-    with caplog.at_level(logging.INFO, "fscontrol.park"):
-        site.switch.drop_connections()
-        until(lambda: site.esl.connect_count > connects and "reconciled" in caplog.text, 10,
-              message="no reconnect")
+    _blip_and_reconcile(site, caplog)
     assert "park: re-adopted" not in caplog.text and "0 re-adopted" in caplog.text
     assert alice.connected_to() == "1002" and site.parked() == []
 
@@ -179,11 +185,7 @@ def test_an_event_socket_blip_while_the_parker_is_rung_back_loses_nothing(make_s
     site = make_site(timeout=1, ringback_timeout=10, max_attempts=1, fallback="")
     alice, bob, orbit = _parked_by_bob(site)
     bob.wait_ringing(10)
-    connects = site.esl.connect_count
-    with caplog.at_level(logging.INFO, "fscontrol.park"):
-        site.switch.drop_connections()
-        until(lambda: site.esl.connect_count > connects and "reconciled" in caplog.text, 10,
-              message="no reconnect")
+    _blip_and_reconcile(site, caplog)
     bob.wait_ringing(10)        # the same ring-back, or a new one: the attempt was not used up
     bob.answer()
     alice.wait_connected("1002", timeout=10)
@@ -197,11 +199,7 @@ def test_a_call_hearing_the_disconnect_prompt_is_not_re_adopted_after_a_reconnec
     orbit = _park_direct(site, alice)
     until(lambda: "disconnect" in site.log_actions(orbit), 10, message="no disconnect")
     alice.wait_hearing("tone")
-    connects = site.esl.connect_count
-    with caplog.at_level(logging.INFO, "fscontrol.park"):
-        site.switch.drop_connections()
-        until(lambda: site.esl.connect_count > connects and "reconciled" in caplog.text, 10,
-              message="no reconnect")
+    _blip_and_reconcile(site, caplog)
     assert "park: re-adopted" not in caplog.text
     alice.wait_idle(15)
     assert site.log_actions(orbit).count("disconnect") == 1 and site.parked() == []

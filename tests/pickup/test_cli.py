@@ -23,7 +23,7 @@ def test_list_show_add_remove(migrated):
     assert r.stdout.splitlines() == [f"{GROUP}: pickers members", "  1001  Alice", "  1003  Carol"]
     r = _cli(migrated, "add", "*8002", "1002")
     assert r.returncode == 0, r.stderr
-    assert f"*8002  1 member(s): 1002" in _cli(migrated, "list").stdout
+    assert "*8002  1 member(s): 1002" in _cli(migrated, "list").stdout
 
 
 def test_refusals_name_the_problem(migrated):
