@@ -98,6 +98,7 @@ def test_switch_unreachable_across_the_deadline_uses_no_attempt(make_site, caplo
     bob.ring_forever()
     alice.dial("*70", variables={"referred_by_user": "1002"})
     orbit = site.orbit_of(alice)
+    alice.wait_hearing("music")        # parked completely before the switch goes away
     with caplog.at_level(logging.WARNING, "fscontrol.park"):
         site.switch.refuse_connections()
         site.switch.drop_connections()
