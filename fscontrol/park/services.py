@@ -761,6 +761,12 @@ class ParkService:
                             continue
                     if call.state is State.PARKED:
                         self._schedule(call)
+                        if live.get(call.channel_uuid).application == "park":
+                            # its park flow died between the orbit and the music: the
+                            # caller waits in silence (one with music shows its playback:
+                            # switch_core_sqldb.c sets `application` on CHANNEL_EXECUTE)
+                            self._mark(call)
+                            self._hold(call)
                     self._parked_presence(call)
                     resumed += 1
             except (ParkError, EslError) as e:

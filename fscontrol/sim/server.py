@@ -151,6 +151,11 @@ class Connection:
             else:
                 self.reply("-ERR command not found")
             return
+        drop = self.sw.drop_before
+        if drop is not None and line.startswith(drop):
+            self.sw.drop_before = None
+            self.sw.drop_connections()
+            return
         handler = getattr(self, "cmd_" + word, None)
         if handler is None:
             self.reply("-ERR command not found")

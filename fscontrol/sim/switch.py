@@ -58,6 +58,7 @@ class SimSwitch(Changes):
         self.peak = 0
         self.reply_delay = 0.0
         self.refusing = False
+        self.drop_before = None   # fault: a command line prefix (see drop_at)
         self._server = None
         self._greenlets = set()
         self.is_shut_down = False
@@ -300,6 +301,11 @@ class SimSwitch(Changes):
     def drop_connections(self):
         for conn in list(self._connections):
             conn.abort()
+
+    def drop_at(self, prefix):
+        """Fault: the next command whose line starts with `prefix` is never run; every event
+        socket connection is cut at that moment instead (the network died just then)."""
+        self.drop_before = prefix
 
     def delay_replies(self, seconds):
         self.reply_delay = float(seconds)

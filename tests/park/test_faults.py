@@ -220,3 +220,20 @@ def test_a_call_sent_to_the_park_code_while_the_switch_was_unreachable_is_parked
     assert site.log_actions(orbit) == ["park"]
     call = site.service.store.by_orbit(orbit)
     assert (call.caller_name, call.caller_number) == ("Alice", "1001")   # not "*70"
+
+
+def test_the_event_socket_cut_between_the_orbit_and_the_hold_music_restarts_the_music(make_site,
+                                                                                        caplog):
+    site = make_site(timeout=60, fallback="")
+    alice = site.switch.register("1001", "Alice")
+    site.switch.drop_at("api uuid_broadcast")  # the network dies as the music is asked for
+    connects = site.esl.connect_count
+    caplog.set_level(logging.INFO, "fscontrol.park")
+    alice.dial("*70")
+    orbit = site.orbit_of(alice)
+    until(lambda: site.esl.connect_count > connects and "reconciled" in caplog.text, 10,
+          message="no reconnect")
+    alice.wait_hearing("music")        # not left in silence until the deadline
+    assert site.log_actions(orbit) == ["park"]
+    assert site.rec.blf(orbit) == ["busy"]
+    assert [c.orbit for c in site.parked()] == [orbit]

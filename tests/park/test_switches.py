@@ -89,7 +89,7 @@ def _park_old_row(database, orbit, uuid):
 
 def test_rows_parked_before_switch_identities_are_taken_over_by_the_first_reconcile(database,
                                                                                     make_site):
-    site = make_site(own_switch=True)
+    site = make_site(own_switch=True, allocation="lowest")   # Alice at 7000, 7050 stays free
     alice = site.switch.register("1001", "Alice")
     alice.dial("*70")
     orbit = site.orbit_of(alice)
