@@ -28,6 +28,12 @@ class Controller:
         self.database = database
         self.esl = esl
         self.features: list = []
+        from .bus import EventBus
+        self.bus = EventBus(config.api.event_buffer, config.api.client_queue)
+
+    def feature(self, name: str):
+        """The attached feature whose `name` is `name` ("park", "pickup", "callviawork"), or None."""
+        return next((f for f in self.features if getattr(f, "name", None) == name), None)
 
     def start(self) -> "Controller":
         self.esl.on_connect(self._on_connect)

@@ -314,7 +314,17 @@ def validate(config: Config) -> list[tuple[str, str]]:
             p((f"{where}.rate", f"{mc.rate} is not one of {', '.join(map(str, MUSIC_RATES))}"))
         if not mc.directory:
             p((f"{where}.directory", "must not be empty"))
+    _check_call_via_work(p, config)
+    _check_api(p, config)
     return problems
+
+
+def _check_call_via_work(p, config: Config) -> None:
+    """[call_via_work] and users[].callback."""
+
+
+def _check_api(p, config: Config) -> None:
+    """[api]."""
 
 
 FALLBACK_NUMBER = re.compile(r"[0-9*#+]{1,32}")

@@ -123,6 +123,40 @@ class User:
 
     extension: str
     name: str = ""
+    # Call Via Work: the device rung first (an extension or a dial string); empty: this user's
+    # own phone. Set by the admin (SfB's AdminCallbackNumber).
+    callback: str = ""
+
+
+@dataclass(frozen=True)
+class CallViaWorkConfig:
+    """Call Via Work (click-to-call): the user's device rings first, showing the global caller
+    ID; once answered the destination is called with the user's own caller ID and bridged."""
+
+    enabled: bool = True
+    # what the user's phone shows while it rings (SfB's global Call Via Work number)
+    caller_id_name: str = "Call Via Work"
+    caller_id_number: str = ""
+    # false: always the admin's users[].callback (or the user's phone); true: a request may name
+    # another device of the user's choosing (SfB's -UseAdminCallbackNumber $false)
+    user_callback: bool = False
+    # destinations a user may call: regular expressions, each matched against the whole number
+    destinations: tuple[str, ...] = (r"[0-9]{2,15}", r"\+[0-9]{6,15}")
+    rate_limit: int = 10               # calls one user may place a minute
+    user_timeout: int = 30             # seconds the user's device rings
+    destination_timeout: int = 60      # seconds the destination rings
+    prompt_busy: str = "tone_stream://%(500,500,480,620);loops=4"
+    prompt_no_answer: str = "tone_stream://%(300,300,440);loops=3"
+    prompt_failed: str = "tone_stream://%(100,100,350,440);loops=5"
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """The HTTP API (fscontrol.api): off unless `listen` is set."""
+
+    listen: str = ""                   # "127.0.0.1:8080"; empty: no HTTP API
+    event_buffer: int = 1000           # events kept for Last-Event-ID resumption
+    client_queue: int = 256            # events queued for one slow SSE client before it is dropped
 
 
 @dataclass(frozen=True)
@@ -178,6 +212,8 @@ class Config:
     ha: HaConfig = field(default_factory=HaConfig)
     park: ParkConfig = field(default_factory=ParkConfig)
     pickup: PickupConfig = field(default_factory=PickupConfig)
+    call_via_work: CallViaWorkConfig = field(default_factory=CallViaWorkConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
     features: FeatureCodes = field(default_factory=FeatureCodes)
     users: tuple[User, ...] = ()
     orbits: tuple[OrbitRange, ...] = ()

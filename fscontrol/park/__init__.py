@@ -21,6 +21,8 @@ __all__ = ["ParkFeature", "ParkService", "ParkedCall", "ParkRequest", "State", "
 class ParkFeature:
     """Attach to a Controller: `Controller.features.append(ParkFeature())`."""
 
+    name = "park"
+
     def __init__(self, controller_id: str | None = None):
         self.controller_id = controller_id
         self.service: ParkService | None = None

@@ -18,6 +18,8 @@ __all__ = ["PickupFeature", "PickupService", "Groups", "Group", "Ringing", "Pick
 class PickupFeature:
     """Attach to a Controller after ParkFeature (a ring-back of a parked call is pickable)."""
 
+    name = "pickup"
+
     def __init__(self):
         self.service: PickupService | None = None
 
