@@ -70,6 +70,7 @@ class ParkService:
         self._reconcile_retry: gevent.Greenlet | None = None
         self._stale_ringbacks: set[str] = set()  # ring-backs placed blind: hang up once seen
         self.handling: set[str] = set()  # channels a park-code or retrieve flow has claimed
+        self.reconciles = 0  # reconciles finished (one per (re)connect whose database answered)
 
     # -- plumbing --------------------------------------------------------------------------
     @property
@@ -774,6 +775,7 @@ class ParkService:
         known = {c.channel_uuid for c in calls}
         adopted = self._adopt_orphans(known)
         self._handle_unhandled(known)
+        self.reconciles += 1
         log.info("park: reconciled %d parked call(s): %d resumed, %d freed, %d re-adopted",
                  len(calls), resumed, freed, adopted)
 

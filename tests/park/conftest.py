@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from fscontrol.config import load
 from fscontrol.config.model import OrbitRange
 from fscontrol.controller import Controller
-from fscontrol.db import upgrade
+from fscontrol.db import Database, upgrade
 from fscontrol.esl import EslClient
 from fscontrol.park import ParkFeature
 from fscontrol.pickup import PickupFeature
@@ -108,6 +109,8 @@ class Site:
         self.controller.features.append(self.pickup_feature)
         self.controller.start()
         assert esl.wait_connected(5)
+        # the first reconcile is over: a test's own reconnect is then the next one
+        until(lambda: self.service.reconciles > 0, 10, message="the first reconcile never ended")
         return self
 
     @property
@@ -185,3 +188,17 @@ def make_site(migrated, base_config):
             site.stop()
         finally:
             site.switch.stop()
+
+
+@contextmanager
+def database_down(site):
+    """The park store's database stops answering (new and pooled connections alike)."""
+    store = site.service.store
+    good = store.database
+    store.close()
+    store._closed = False
+    store.database = Database("postgresql://127.0.0.1:9/nowhere", connect_timeout=1)
+    try:
+        yield
+    finally:
+        store.database = good

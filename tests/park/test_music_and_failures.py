@@ -5,11 +5,10 @@ import wave
 
 import pytest
 
-from fscontrol.db import Database
 from fscontrol.park.errors import BadMusicFile
 from fscontrol.park.music import SILENCE, HoldMusic, validate_wav
 
-from .conftest import park_range, until, with_test_timing
+from .conftest import database_down, park_range, until, with_test_timing
 
 
 def make_wav(path, channels=1, width=2, rate=8000, frames=800):
@@ -78,10 +77,10 @@ def test_database_unreachable_at_dtmf_park_the_parties_stay_bridged(make_site):
     bob.auto_answer()
     alice.dial("1002")
     alice.wait_connected("1002")
-    site.service.store.database = Database("postgresql://127.0.0.1:9/nowhere", connect_timeout=1)
     presser = alice.channel.uuid
-    alice.send_dtmf("*1")
-    until(lambda: site.rec.played[presser] == [site.config.park.prompt_error])
+    with database_down(site):
+        alice.send_dtmf("*1")
+        until(lambda: site.rec.played[presser] == [site.config.park.prompt_error])
     until(lambda: alice.hearing() == "voice")
     assert alice.connected_to() == "1002"
 
