@@ -61,3 +61,26 @@ class SwitchAuthFailed(FscontrolError):
     """FreeSWITCH's event socket rejected the configured password (not retried)."""
 
     id = "esl-auth-failed"
+
+
+class RequestError(FscontrolError):
+    """A request (HTTP API, CLI) that cannot be done: `id` is the stable code a client matches
+    (`destination_not_allowed`), `field` the request field at fault (or None), `kind` what sort
+    of failure it is; the HTTP API maps `kind` to a status in one place (fscontrol.api)."""
+
+    id = "request_failed"
+    #: invalid (422), unauthorized (401), forbidden (403), not_found (404), conflict (409),
+    #: rate_limited (429), unavailable (503: the switch or the database cannot be reached)
+    kind = "invalid"
+
+    def __init__(self, message: str, field: str | None = None, **details):
+        super().__init__(message)
+        self.field = field
+        self.details = details
+
+    def to_dict(self) -> dict:
+        out = {"error": self.id, "message": str(self)}
+        if self.field:
+            out["field"] = self.field
+        out.update(self.details)
+        return out
