@@ -62,11 +62,13 @@ class Controller:
 
 def build(config: Config, database, esl, controller_id: str | None = None) -> Controller:
     """A Controller with every feature of this build attached (not started)."""
+    from .callviawork import CallViaWorkFeature
     from .park import ParkFeature
     from .pickup import PickupFeature
     controller = Controller(config, database, esl)
     controller.features.append(ParkFeature(controller_id))
     controller.features.append(PickupFeature())   # after park: it picks up park ring-backs
+    controller.features.append(CallViaWorkFeature())   # its park() uses the park service
     return controller
 
 
