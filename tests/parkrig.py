@@ -13,13 +13,32 @@ from __future__ import annotations
 
 import dataclasses
 
+from fscontrol.config.model import CallViaWorkConfig
 from fscontrol.controller import Controller, build, make_client
+from fscontrol.render import contract, render_files
+from fscontrol.render.render import in_context
+from fscontrol.sim import SimSwitch
 from fscontrol.db import upgrade
 from fscontrol.park import ParkFeature
 from fscontrol.park.store import ParkStore
 from fscontrol.pickup import Groups, PickupFeature
 from fscontrol.pickup.store import PickupStore
 from waiting import until
+
+
+def sim_switch(config):
+    """A simulated switch running the config's rendered dialplan (tests/park, tests/callviawork)."""
+    # the dialplan does not depend on park timings; render it with valid ones
+    # (nor on [call_via_work]'s, which Call Via Work tests set below the loader's minimums)
+    valid = dataclasses.replace(config, park=dataclasses.replace(
+        config.park, timeout=90, ringback_timeout=30), call_via_work=CallViaWorkConfig())
+    dialplan = in_context(render_files(valid)[contract.DIALPLAN_FILE], config.switch.context)
+    return SimSwitch(port=0, context=config.switch.context, dialplan=dialplan, heartbeat=0).start()
+
+
+def on_port(config, port):
+    """The config pointed at a switch on `port` (its default identity is then 127.0.0.1:port)."""
+    return dataclasses.replace(config, switch=dataclasses.replace(config.switch, esl_port=port))
 
 
 def with_test_timing(config, orbits=None, **park):

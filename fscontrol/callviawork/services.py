@@ -261,12 +261,12 @@ class CallViaWorkService:
         self.legs.pop(p.id, None)
 
     def _fail(self, p: Placement, outcome: str, cause: str | None, **details) -> bool:
-        if self.machine.transition(p, State.FAILED, "failed", outcome=outcome, cause=cause,
-                                   **details):
-            metrics.calls_failed.labels(reason=outcome).inc()
-            self._expire(p)
-            return True
-        return False
+        if p.state.terminal:
+            return False
+        metrics.calls_failed.labels(reason=outcome).inc()   # counted before anyone sees it end
+        self.machine.transition(p, State.FAILED, "failed", outcome=outcome, cause=cause, **details)
+        self._expire(p)
+        return True
 
     def _expire(self, p: Placement) -> None:
         """An ended placement stays readable by id for a while, then goes."""
@@ -285,7 +285,18 @@ class CallViaWorkService:
             if p.state is State.RINGING_USER:
                 self._fail(p, user_outcome(e.cause), e.cause)
             return
-        except (CommandTimeout, ChannelGone) as e:
+        except ChannelGone as e:   # the leg ended before its job answered: the job has the cause
+            try:
+                o.job.get(5)
+                cause = e.cause or "NORMAL_CLEARING"
+            except CommandError as job_error:
+                cause = job_error.cause
+            except EslError:
+                cause = e.cause or "NORMAL_CLEARING"
+            if p.state is State.RINGING_USER:
+                self._fail(p, user_outcome(cause), cause)
+            return
+        except CommandTimeout as e:
             self._kill(p.id, "NO_ANSWER")
             if p.state is State.RINGING_USER:
                 self._fail(p, "user_no_answer", "NO_ANSWER", reason=str(e))
