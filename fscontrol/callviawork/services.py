@@ -397,8 +397,11 @@ class CallViaWorkService:
             if self.machine.transition(p, State.ENDED, "ended", leg=uuid, outcome=outcome,
                                        cause=cause):
                 self._expire(p)
-            other = p.destination_leg if uuid == p.id else p.id
-            if other and other in self.esl.registry and uuid == p.id and p.kind == "call":
+            # the user hung up: the destination goes too (a bridge's B leg ends with it anyway);
+            # not when the user's leg ended because the other party was transferred or parked
+            other = p.destination_leg
+            if (uuid == p.id and other and p.ended_by in (None, "hung_up")
+                    and other in self.esl.registry):
                 self._kill(other, "NORMAL_CLEARING")
 
     # -- cancel ---------------------------------------------------------------------------
