@@ -43,6 +43,7 @@ class Played:
 class CvwSite:
     def __init__(self, config, database):
         self.config = config
+        self.database = database
         self.switch = sim_switch(config)
         self.played = Played(self.switch)
         esl = EslClient("127.0.0.1", self.switch.port, "ClueCon", connect_timeout=2,
