@@ -50,6 +50,13 @@ def with_test_timing(config, orbits=None, **park):
     return new
 
 
+def with_call_via_work(config, **cvw):
+    """TEST ONLY: a config with [call_via_work] keys replaced (e.g. user_timeout=2, below the
+    loader's 5 s minimum), as with_test_timing does for [park]."""
+    return dataclasses.replace(config, call_via_work=dataclasses.replace(config.call_via_work,
+                                                                          **cvw))
+
+
 def migrate(database):
     with database.connection() as conn:
         upgrade(conn)

@@ -5,7 +5,6 @@ played to each channel."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from pathlib import Path
 
@@ -15,17 +14,10 @@ from fscontrol.config import load
 from fscontrol.controller import build
 from fscontrol.db import upgrade
 from fscontrol.esl import EslClient
-from parkrig import sim_switch
+from parkrig import sim_switch, with_call_via_work as with_cvw
 from waiting import until
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def with_cvw(config, **cvw):
-    """The config with [call_via_work] keys replaced (test values below the loader's minimums,
-    e.g. user_timeout=2, are set this way only)."""
-    return dataclasses.replace(config, call_via_work=dataclasses.replace(config.call_via_work,
-                                                                          **cvw))
 
 
 class Played:
