@@ -87,6 +87,7 @@ class CallViaWorkService:
         self.domain = ""
 
     def stop(self) -> None:
+        self.store.close()
         self.flows.kill_all()
 
     # -- lookups -------------------------------------------------------------------------

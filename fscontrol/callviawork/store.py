@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
+import gevent
 import psycopg
 
 from .. import metrics
@@ -21,11 +23,24 @@ class CallViaWorkStore:
     def __init__(self, database, switch: str):
         self.database = database
         self.switch = switch
+        self.closed = False
+        self._writing = 0
+
+    def close(self, timeout: float = 2.0) -> None:
+        """No more rows; wait (up to `timeout`) for those being written: a statement cut off
+        by a killed greenlet would still run on the server, after its owner has stopped."""
+        self.closed = True
+        deadline = time.monotonic() + timeout
+        while self._writing and time.monotonic() < deadline:
+            gevent.sleep(0.01)
 
     def log(self, action: str, channel_uuid=None, other_uuid=None, **details) -> bool:
         """One call_log row; False (logged, counted in fscontrol_database_errors) when the
         database does not answer: the call goes on."""
         details = {k: v for k, v in details.items() if v is not None}
+        if self.closed:
+            return False
+        self._writing += 1
         try:
             with self.database.connection() as conn:
                 conn.execute("INSERT INTO call_log (feature, switch, action, channel_uuid, "
@@ -40,6 +55,8 @@ class CallViaWorkStore:
                         reason)
             metrics.database_errors.labels(feature=FEATURE).inc()
             return False
+        finally:
+            self._writing -= 1
 
     def history(self, user: str | None = None, call_id: str | None = None) -> list[dict]:
         """This switch's call via work rows, oldest first: of one user, or of one call."""
