@@ -246,8 +246,10 @@ class CallViaWorkService:
                 outcome = user_outcome(e.cause)
                 self._fail(p, outcome, e.cause)
                 if e.cause in UNREACHABLE:
+                    what = (f"the phone of {p.user}" if p.device == p.user
+                            else f"{p.device}, the callback device of {p.user},")
                     raise DeviceUnregistered(
-                        f"{p.device} (the phone of {p.user}) cannot be rung: {e.cause}",
+                        f"{what} cannot be rung: {e.cause}",
                         "callback" if p.device != p.user else "user", cause=e.cause,
                         call_id=p.id) from None
                 return p
