@@ -140,9 +140,11 @@ class CallControl:
         raise ParkUnavailable(f"park {call_id}: the other party was sent to the park code but "
                               f"got no orbit within {PARK_WAIT:g} s")
 
-    def _mark(self, call_id: str, how: str) -> None:
+    def _mark(self, call_id: str, how: str | None) -> None:
+        """Say how the user's placement is ending (before the command: its leg's hang-up may
+        be seen before the command returns)."""
         p = self.service.of_leg(call_id)
-        if p is not None:
+        if p is not None and p.id == call_id:
             p.ended_by = how
 
     def _move(self, call_id: str, peer: str, target: str, what: str) -> None:
@@ -151,9 +153,11 @@ class CallControl:
             self.esl.uuid_transfer(peer, target, "XML", self.service.config.switch.context)
         except CommandError as e:
             gone.cancel()
+            self._mark(call_id, None)
             raise self._refused(what, call_id, e) from None
         except EslError as e:
             gone.cancel()
+            self._mark(call_id, None)
             raise SwitchUnavailable(f"{what} {call_id}: {e}") from None
         try:
             gone.get()

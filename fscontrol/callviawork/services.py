@@ -305,7 +305,7 @@ class CallViaWorkService:
                 self._fail(p, "user_no_answer", "NO_ANSWER", reason=str(e))
             return
         except ConnectionLost as e:
-            self._fail(p, "switch_unavailable", None, reason=str(e))
+            self._lost(p, str(e))
             return
         if p.state is not State.RINGING_USER:   # cancelled while it rang: the leg is going
             self._kill(p.id, "ORIGINATOR_CANCEL")
@@ -349,6 +349,11 @@ class CallViaWorkService:
             self._end_with_prompt(p, "destination_failed", None, str(e))
             return
         gevent.wait([bridged, ex.complete], timeout=timeout, count=1)
+        if not self.esl.connected:
+            bridged.cancel()
+            ex.complete.cancel()
+            self._lost(p, "event socket lost while the destination was called")
+            return
         if bridged.ready() and bridged.successful():
             ex.complete.cancel()
             p.connected_at = now()
@@ -373,6 +378,19 @@ class CallViaWorkService:
         except EslError:
             cause = "NORMAL_CLEARING"
         self._end_with_prompt(p, destination_outcome(cause), cause)
+
+    def _lost(self, p: Placement, why: str) -> None:
+        """The event socket went away before the call was connected: nobody can follow it, so
+        it fails, and its legs are hung up once the switch is back (else the user would answer
+        into silence, or wait forever for a destination nobody bridges)."""
+        self._fail(p, "switch_unavailable", None, reason=why)
+
+        def clean_up():
+            if self.esl.wait_connected(60):
+                for leg in (p.destination_leg, p.id):
+                    if leg and leg in self.esl.registry:
+                        self._kill(leg, "NORMAL_TEMPORARY_FAILURE")
+        self.flows.spawn(clean_up)
 
     def _end_with_prompt(self, p: Placement, outcome: str, cause: str | None,
                          reason: str | None = None) -> None:

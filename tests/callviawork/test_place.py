@@ -230,3 +230,16 @@ def test_user_hangs_up_while_the_destination_rings(make_site):
     site.wait_state(p, "failed")
     assert p.outcome == "user_hung_up"
     bob.wait_idle()
+
+
+def test_event_socket_lost_while_the_device_rings(make_site):
+    """Nobody can follow the call any more: it fails (switch_unavailable) and, once the switch
+    is back, the ringing device is hung up rather than answered into silence."""
+    site = make_site()
+    alice = site.phone("1001")
+    p = site.service.place("1001", "1002")
+    alice.wait_ringing()
+    site.switch.drop_connections()
+    site.wait_state(p, "failed")
+    assert p.outcome == "switch_unavailable"
+    alice.wait_idle(10)
