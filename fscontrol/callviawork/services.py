@@ -325,6 +325,7 @@ class CallViaWorkService:
                      "origination_caller_id_name": safe_name(u.name) or u.extension,
                      "origination_caller_id_number": u.extension,
                      "leg_timeout": int(self.cvw.destination_timeout),
+                     "originate_timeout": int(self.cvw.destination_timeout),
                      VAR_VIA: VIA, VAR_USER: p.user, VAR_CALL: p.id}
         try:
             dial = dial_string(self.dial_for(p.destination), variables)

@@ -185,3 +185,16 @@ def test_conference_dial_out(backend, cvw_controller):
     alice.hangup()
     _state(first, "ended")
     assert bob.hearing() == "conference"
+
+
+def test_early_media_from_the_device_is_no_answer(backend, cvw_controller):
+    """ignore_early_media on the device's leg: a phone that only sends 183 and a tone never
+    counts as answered, so the destination is never called on its behalf."""
+    cvw = cvw_controller(user_timeout=2)
+    alice, bob = backend.phones("1001", "1002")
+    alice.early_media()
+    bob.auto_answer()
+    p = cvw.service.place("1001", "1002")
+    _state(p, "failed")
+    assert p.outcome == "user_no_answer"
+    assert bob.calls == []
