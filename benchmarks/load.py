@@ -177,14 +177,18 @@ class Rig:
             env["DATABASE_URL"] = f"{database_url}{sep}options=-csearch_path%3D{self.schema}"
         else:
             env.pop("DATABASE_URL", None)
+        # its log goes to a file: a pipe nobody reads would fill and stop the controller
+        self.log_path = Path(self.tmp.name) / "controller.log"
+        self._log = open(self.log_path, "w")
         self.controller = subprocess.Popen(
             [sys.executable, "-m", "fscontrol", "run", "--config", str(self.config)],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, text=True)
 
     def level(self, rate: float, seconds: float) -> dict:
         if self.controller.poll() is not None:
-            raise RuntimeError(f"fscontrol run exited: {self.controller.stderr.read()[-2000:]}")
+            raise RuntimeError(f"fscontrol run exited: {self.log_tail()}")
         before = _cpu_seconds(self.controller.pid)
+        gen_before = _cpu_seconds(self.gen.pid)
         self.gen.stdin.write(f"level {rate} {seconds}\n")
         self.gen.stdin.flush()
         line = self.gen.stdout.readline()
@@ -192,7 +196,11 @@ class Rig:
             raise RuntimeError("the load generator ended without results")
         result = json.loads(line)
         result["cpu"] = _cpu_seconds(self.controller.pid) - before
+        result["gen_cpu"] = _cpu_seconds(self.gen.pid) - gen_before
         return result
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text()[-2000:]
 
     def close(self) -> None:
         self.controller.send_signal(signal.SIGTERM)
@@ -210,6 +218,7 @@ class Rig:
         if self.admin is not None:
             with self.admin.connection() as conn:
                 conn.execute(f"DROP SCHEMA {self.schema} CASCADE")
+        self._log.close()
         self.tmp.cleanup()
 
 
@@ -220,7 +229,8 @@ def summarise(r: dict) -> dict:
             "park_p50": percentile(r["park"], 50), "park_p99": percentile(r["park"], 99),
             "retrieve_p50": percentile(r["retrieve"], 50),
             "retrieve_p99": percentile(r["retrieve"], 99),
-            "cpu_per_1000": r["cpu"] / done * 1000}
+            "cpu_per_1000": r["cpu"] / done * 1000,
+            "gen_cpu_per_1000": r["gen_cpu"] / done * 1000}
 
 
 def run(rates: list[float], seconds: float, database_url: str | None, limit_ms: float = 100.0,
@@ -232,13 +242,16 @@ def run(rates: list[float], seconds: float, database_url: str | None, limit_ms: 
     try:
         warm = rig.level(5, 4)            # the controller's standby wait and first connections
         if warm["done"] == 0:
-            raise RuntimeError("no warm-up cycle completed: is the controller connected? "
-                               f"{rig.controller.stderr.read()[-2000:] if rig.controller.poll() is not None else ''}")
+            raise RuntimeError(f"no warm-up cycle completed; the controller's log: {rig.log_tail()}")
         for rate in rates:
             row = summarise(rig.level(rate, seconds))
             rows.append(row)
             log(format_row(row))
             if row["lost"] or max(row["park_p99"], row["retrieve_p99"]) > limit_ms:
+                warnings = [line for line in rig.log_tail().splitlines() if "WARNING" in line
+                            or "ERROR" in line]
+                if warnings:
+                    log("controller's last warnings: " + " | ".join(warnings[-3:]))
                 break
     finally:
         rig.close()
@@ -246,13 +259,13 @@ def run(rates: list[float], seconds: float, database_url: str | None, limit_ms: 
 
 
 HEADER = ("offered/s  achieved/s  cycles  lost  park p50/p99 ms  retrieve p50/p99 ms  "
-          "CPU s/1000 cycles")
+          "CPU s/1000 cycles: controller (switch+phones)")
 
 
 def format_row(r: dict) -> str:
     return (f"{r['rate']:>9.0f}  {r['achieved']:>10.1f}  {r['done']:>6}  {r['lost']:>4}  "
             f"{r['park_p50']:>7.1f} / {r['park_p99']:<6.1f}  {r['retrieve_p50']:>8.1f} / "
-            f"{r['retrieve_p99']:<8.1f}  {r['cpu_per_1000']:>8.2f}")
+            f"{r['retrieve_p99']:<8.1f}  {r['cpu_per_1000']:>8.2f} ({r['gen_cpu_per_1000']:.2f})")
 
 
 def limit_of(rows: list[dict], limit_ms: float = 100.0) -> str:
