@@ -88,9 +88,11 @@ def generator_main(config_path: str) -> None:
     def cycle(caller, retriever, out):
         try:
             ch = caller.dial(code)
-            if not sw.wait_until(lambda: caller.hearing() == "music", 20):
+            # the music, then the orbit tag (set right after it)
+            if not sw.wait_until(lambda: caller.hearing() == "music"
+                                 and ch.vars.get("fscontrol_parked"), 20):
                 return
-            orbit = (ch.vars.get("fscontrol_parked") or "").split("/")[0]
+            orbit = ch.vars["fscontrol_parked"].split("/")[0]
             rch = retriever.dial(orbit)
             if not sw.wait_until(lambda: retriever.connected_to() == caller.user, 20):
                 return
