@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import gevent
+import gevent.queue
 import psycopg
 
 from .. import metrics
@@ -20,43 +20,80 @@ FEATURE = "call_via_work"
 
 
 class CallViaWorkStore:
+    """Rows are written by one writer greenlet, in order, on one kept connection: a call's flow
+    never waits for the database (its rows are a record, not its state), and a burst of calls
+    does not open a connection per row."""
+
+    QUEUE = 10_000   # rows waiting while the database is slow or away; more are dropped
+
     def __init__(self, database, switch: str):
         self.database = database
         self.switch = switch
         self.closed = False
-        self._writing = 0
+        self._queue: gevent.queue.Queue = gevent.queue.Queue(self.QUEUE)
+        self._writer: gevent.Greenlet | None = None
+        self._conn = None
 
     def close(self, timeout: float = 2.0) -> None:
-        """No more rows; wait (up to `timeout`) for those being written: a statement cut off
-        by a killed greenlet would still run on the server, after its owner has stopped."""
+        """No more rows; the queued ones are written (for up to `timeout`): a statement cut off
+        by a killed greenlet would still run on the server after its owner stopped."""
+        if self.closed:
+            return
         self.closed = True
-        deadline = time.monotonic() + timeout
-        while self._writing and time.monotonic() < deadline:
-            gevent.sleep(0.01)
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join(timeout)
+            self._writer.kill(block=False)
+        self._drop_connection()
 
     def log(self, action: str, channel_uuid=None, other_uuid=None, **details) -> bool:
-        """One call_log row; False (logged, counted in fscontrol_database_errors) when the
-        database does not answer: the call goes on."""
-        details = {k: v for k, v in details.items() if v is not None}
+        """Queue one call_log row; False when it cannot be (stopped, or the queue is full)."""
         if self.closed:
             return False
-        self._writing += 1
+        details = {k: v for k, v in details.items() if v is not None}
         try:
-            with self.database.connection() as conn:
-                conn.execute("INSERT INTO call_log (feature, switch, action, channel_uuid, "
-                             "other_uuid, details) VALUES (%s, %s, %s, %s, %s, %s)",
-                             (FEATURE, self.switch, action, channel_uuid, other_uuid,
-                              json.dumps(details, default=str)))
-            return True
+            self._queue.put_nowait((action, channel_uuid, other_uuid, details))
+        except gevent.queue.Full:
+            log.warning("call via work: call_log %s of %s dropped: %d rows wait for the "
+                        "database", action, channel_uuid, self.QUEUE)
+            metrics.database_errors.labels(feature=FEATURE).inc()
+            return False
+        if self._writer is None or self._writer.dead:
+            self._writer = gevent.spawn(self._write_rows)
+        return True
+
+    def _write_rows(self) -> None:
+        while True:
+            row = self._queue.get()
+            if row is None:
+                return
+            self._write(*row)
+
+    def _write(self, action, channel_uuid, other_uuid, details) -> None:
+        """One row, on the kept connection (a new one when it broke); failures are logged and
+        counted in fscontrol_database_errors, never raised: the call goes on."""
+        try:
+            if self._conn is None or self._conn.closed or self._conn.broken:
+                self._conn = self.database.connect()
+            self._conn.execute("INSERT INTO call_log (feature, switch, action, channel_uuid, "
+                               "other_uuid, details) VALUES (%s, %s, %s, %s, %s, %s)",
+                               (FEATURE, self.switch, action, channel_uuid, other_uuid,
+                                json.dumps(details, default=str)))
         except (DatabaseUnavailable, psycopg.Error) as e:
             reason = (error_reason(e, self.database.url) if isinstance(e, psycopg.Error)
                       else str(e))
             log.warning("call via work: call_log %s of %s not written: %s", action, channel_uuid,
                         reason)
             metrics.database_errors.labels(feature=FEATURE).inc()
-            return False
-        finally:
-            self._writing -= 1
+            self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except psycopg.Error:
+                pass
 
     def history(self, user: str | None = None, call_id: str | None = None) -> list[dict]:
         """This switch's call via work rows, oldest first: of one user, or of one call."""

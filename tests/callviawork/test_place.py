@@ -243,3 +243,24 @@ def test_event_socket_lost_while_the_device_rings(make_site):
     site.wait_state(p, "failed")
     assert p.outcome == "switch_unavailable"
     alice.wait_idle(10)
+
+
+def test_calls_go_on_while_the_database_is_down(make_site):
+    """call_log rows are a record, not the call's state: with the database gone the call is
+    placed and connected all the same, and each lost row is counted."""
+    from fscontrol.db import Database
+    site = make_site()
+    store = site.service.store
+    store._drop_connection()
+    store.database = Database("postgresql://127.0.0.1:9/nowhere", connect_timeout=1)
+    errors = metrics.REGISTRY.get_sample_value("fscontrol_database_errors_total",
+                                               {"feature": "call_via_work"}) or 0
+    alice, bob = site.phone("1001"), site.phone("1002")
+    alice.auto_answer()
+    bob.auto_answer()
+    p = site.service.place("1001", "1002")
+    site.wait_state(p, "connected")
+    bob.wait_connected(to="1001")
+    until(lambda: (metrics.REGISTRY.get_sample_value("fscontrol_database_errors_total",
+                                                     {"feature": "call_via_work"}) or 0) > errors,
+          10, message="no database error counted")
