@@ -254,7 +254,8 @@ def cmd_call(args) -> int:
     config = _load(args.config)
     database = open_database(config, upgrade=False, require_current=True)
     client = make_client(config, heartbeat_interval=None)
-    steps = {State.CALLING_DESTINATION: lambda p: ["answered", f"calling {p.destination}"],
+    steps = {State.RINGING_USER: lambda p: [f"ringing your phone {p.device}"],
+             State.CALLING_DESTINATION: lambda p: ["answered", f"calling {p.destination}"],
              State.CONNECTED: lambda p: ["connected"],
              State.FAILED: lambda p: [f"failed: {p.outcome}" + (f" ({p.cause})" if p.cause else "")],
              State.CANCELLED: lambda p: ["cancelled"],
@@ -286,10 +287,7 @@ def cmd_call(args) -> int:
             print(f"failed: {e.id}: {e}", file=sys.stderr)
             return e.exit_code
         placing[0] = False
-        if p.state is State.RINGING_USER:
-            print(f"ringing your phone {p.device}", flush=True)
-        elif p.state is State.FAILED:
-            show(p)
+        show(p)     # ringing your phone ..., or what failed at once
         try:
             with gevent.Timeout(wait, False):
                 while p.state is not State.CONNECTED and not p.state.terminal:

@@ -31,7 +31,9 @@ class CallViaWorkFeature:
     name = "callviawork"
 
     def __init__(self, listeners=()):
-        self.listeners = list(listeners)   # called with each Placement after a state change
+        # called with the Placement when it is created and after each state change (in the
+        # controller's hub, must not block); append to it at any time (the HTTP API's events)
+        self.listeners = list(listeners)
         self.service: CallViaWorkService | None = None
         self.control: CallControl | None = None
 

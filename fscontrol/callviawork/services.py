@@ -234,6 +234,7 @@ class CallViaWorkService:
         metrics.calls_placed.inc()
         self.store.log("user_leg", p.id, None, user=p.user, destination=p.destination,
                        call_id=p.id, device=p.device, kind=p.kind, state=p.state.value)
+        self.machine.notify(p)
         gevent.wait([o.job, shown], timeout=EARLY_WINDOW, count=1)
         rang = shown.ready() and shown.successful()
         if shown.ready() and not rang:   # the leg is gone already (ChannelGone): its job is due

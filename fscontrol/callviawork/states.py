@@ -96,7 +96,8 @@ class StateMachine:
 
     def __init__(self, store, listeners=()):
         self.store = store
-        self.listeners = list(listeners)
+        # the caller's own list when it passes one, so listeners added later are called too
+        self.listeners = listeners if isinstance(listeners, list) else list(listeners)
 
     def transition(self, p: Placement, to: State, action: str, *, leg: str | None = None,
                    other: str | None = None, **details) -> bool:
@@ -115,9 +116,13 @@ class StateMachine:
                  old.value, to.value, "".join(f" {k}={v}" for k, v in details.items() if v))
         self.store.log(action, leg or p.id, other, user=p.user, destination=p.destination,
                        call_id=p.id, state=to.value, device=p.device, kind=p.kind, **details)
+        self.notify(p)
+        return True
+
+    def notify(self, p: Placement) -> None:
+        """Tell the listeners (also of a new placement, in its first state)."""
         for listener in self.listeners:
             try:
                 listener(p)
             except Exception:
                 log.exception("call via work: a listener failed on %s", p.id)
-        return True

@@ -264,3 +264,19 @@ def test_calls_go_on_while_the_database_is_down(make_site):
     until(lambda: (metrics.REGISTRY.get_sample_value("fscontrol_database_errors_total",
                                                      {"feature": "call_via_work"}) or 0) > errors,
           10, message="no database error counted")
+
+
+def test_listeners_see_every_state_in_order(make_site):
+    """CallViaWorkFeature.listeners (the HTTP API's hook) get the placement when it is created
+    and after each change, even when added after the feature was attached."""
+    site = make_site()
+    seen = []
+    site.feature.listeners.append(lambda p: seen.append(p.state.value))
+    alice, bob = site.phone("1001"), site.phone("1002")
+    alice.auto_answer()
+    bob.auto_answer()
+    p = site.service.place("1001", "1002")
+    site.wait_state(p, "connected")
+    bob.hangup()
+    site.wait_state(p, "ended")
+    assert seen == ["ringing_user", "calling_destination", "connected", "ended"]
