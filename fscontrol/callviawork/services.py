@@ -410,22 +410,26 @@ class CallViaWorkService:
 
     # -- events (from handlers) -----------------------------------------------------------
     def leg_hung_up(self, uuid: str, cause: str | None) -> None:
+        """A leg of a placement hung up (each one gets its call_log row). A connected call ends
+        with the user's leg only: when the destination hangs up, the user's leg follows
+        (hangup_after_bridge), while a destination leg that goes away *without* ending the call
+        is a loopback bowing out (mod_loopback.c: with both of its legs bridged it bridges the
+        far ends directly and hangs itself up) or the other party being moved on."""
         p = self.of_leg(uuid)
         if p is None:
             return
         self.store.log("leg_ended", uuid, None if uuid == p.id else p.id, user=p.user,
                        destination=p.destination, call_id=p.id, cause=cause, kind=p.kind)
-        if p.state is State.CONNECTED:
-            outcome = p.ended_by or "completed"
-            if self.machine.transition(p, State.ENDED, "ended", leg=uuid, outcome=outcome,
-                                       cause=cause):
-                self._expire(p)
-            # the user hung up: the destination goes too (a bridge's B leg ends with it anyway);
-            # not when the user's leg ended because the other party was transferred or parked
-            other = p.destination_leg
-            if (uuid == p.id and other and p.ended_by in (None, "hung_up")
-                    and other in self.esl.registry):
-                self._kill(other, "NORMAL_CLEARING")
+        if uuid != p.id or p.state is not State.CONNECTED:
+            return
+        if self.machine.transition(p, State.ENDED, "ended", leg=uuid,
+                                   outcome=p.ended_by or "completed", cause=cause):
+            self._expire(p)
+        # the user hung up: the destination goes too (a bridge's B leg ends with it anyway);
+        # not when the user's leg ended because the other party was transferred or parked
+        other = p.destination_leg
+        if other and p.ended_by in (None, "hung_up") and other in self.esl.registry:
+            self._kill(other, "NORMAL_CLEARING")
 
     # -- cancel ---------------------------------------------------------------------------
     def cancel(self, call_id: str) -> Placement:
