@@ -96,11 +96,12 @@ class CallViaWorkStore:
                 pass
 
     def history(self, user: str | None = None, call_id: str | None = None) -> list[dict]:
-        """This switch's call via work rows, oldest first: of one user, or of one call."""
+        """This switch's call via work rows, oldest first: of one user's calls (those they
+        placed, and those placed to their extension), or of one call."""
         where, params = ["feature = %s", "switch = %s"], [FEATURE, self.switch]
         if user is not None:
-            where.append("details->>'user' = %s")
-            params.append(user)
+            where.append("(details->>'user' = %s OR details->>'destination' = %s)")
+            params += [user, user]
         if call_id is not None:
             where.append("details->>'call_id' = %s")
             params.append(call_id)

@@ -54,6 +54,8 @@ def test_device_rings_first_with_the_global_caller_id_then_the_destination_with_
     legs = {r["channel_uuid"] for r in rows}
     assert {p.id, p.destination_leg} <= legs
     assert all(r["details"]["call_id"] == p.id for r in rows)
+    assert {r["id"] for r in rows} <= {r["id"] for r in site.history("1002")}  # Bob's too
+    assert site.history("1003") == []
 
 
 def test_client_chosen_call_id_is_the_users_leg(make_site):
