@@ -62,9 +62,11 @@ class Controller:
 
 def build(config: Config, database, esl, controller_id: str | None = None) -> Controller:
     """A Controller with every feature of this build attached (not started)."""
+    from .calls import CallsFeature
     from .park import ParkFeature
     from .pickup import PickupFeature
     controller = Controller(config, database, esl)
+    controller.features.append(CallsFeature())    # first: park and pickup announce through it
     controller.features.append(ParkFeature(controller_id))
     controller.features.append(PickupFeature())   # after park: it picks up park ring-backs
     return controller
