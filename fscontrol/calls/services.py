@@ -314,7 +314,7 @@ class CallTracker:
         `users` and the user whose leg it is. A parked call shows its orbit until it leaves it."""
         call = self.legs.get(uuid) if uuid else None
         if call is not None and kind == "call_parked":
-            call.orbit = extra.get("orbit")
+            call.orbit, call.peer_id = extra.get("orbit"), None   # in its orbit, bridged to nobody
         payload = self.describe(uuid)
         payload.update(extra)
         if call is not None and kind == "call_retrieved":

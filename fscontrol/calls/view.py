@@ -13,7 +13,8 @@ def iso(t: float | None) -> str | None:
     """Epoch seconds as ISO-8601 UTC with milliseconds, None for None."""
     if not t:
         return None
-    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
 
 
 @dataclass(slots=True, eq=False)
