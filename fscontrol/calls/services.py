@@ -49,8 +49,8 @@ class CallTracker:
     # -- queries (the API's) ---------------------------------------------------------------
     def snapshot(self, user: str | None = None) -> list[dict]:
         """The current calls of `user`'s phone (None: every user's), oldest first."""
-        calls = [c for c in self.legs.values()
-                 if c is not None and (user is None or c.user == user)]
+        calls = [c for c in self.legs.values() if c is not None and c.ended_at is None
+                 and (user is None or c.user == user)]
         calls.sort(key=lambda c: c.started_at)
         return [c.to_dict() for c in calls]
 
@@ -127,14 +127,17 @@ class CallTracker:
         return Call(ch.uuid, user, direction, ch.created or at, peer[0], peer[1],
                     ch.other_leg_uuid if ch.other_leg_uuid != ch.uuid else None, via=via)
 
-    def _leg(self, uuid: str, at: float) -> Call | None:
-        """The user's call on channel `uuid`, created at its first event (None: not a user's)."""
+    def _leg(self, uuid: str, at: float, own: bool = True) -> Call | None:
+        """The user's call on channel `uuid`, created at its first event (None: not a user's).
+        `own`: called for an event of that channel, on its worker, so its CHANNEL_DESTROY is
+        still to come: a channel the registry already buried (the handlers lag behind the
+        socket, a short call) is still followed, from its last state; a peer's is not."""
         try:
             return self.legs[uuid]
         except KeyError:
             pass
         registry = self.esl.registry
-        ch = registry.get(uuid)
+        ch = registry.recent(uuid) if own else registry.get(uuid)
         if ch is None:   # gone already (a late event, a peer's): nothing to follow or remember
             return None
         call = self.legs[uuid] = self._new(ch, at)
@@ -239,7 +242,7 @@ class CallTracker:
         if call is not None:
             self._set_peer(call, b)
         if b:
-            other = self._leg(b, at)
+            other = self._leg(b, at, own=False)
             if other is not None:
                 self._set_peer(other, a)
 

@@ -3,12 +3,14 @@ contract of the HTTP API and the live events), and who the other party is."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 ENDED = "ended"
 
 
+@functools.lru_cache(maxsize=4096)   # a call's times repeat in each of its events
 def iso(t: float | None) -> str | None:
     """Epoch seconds as ISO-8601 UTC with milliseconds, None for None."""
     if not t:
