@@ -9,10 +9,11 @@ from the event socket and rebuilt from the switch at every (re)connect.
 from __future__ import annotations
 
 from .handlers import CallHandlers
-from .services import VAR_DESTINATION, VAR_VIA, CallTracker
+from .services import VAR_DESTINATION, VAR_FOR_USER, VAR_USER_LEG, VAR_VIA, CallTracker
 from .view import Call
 
-__all__ = ["CallsFeature", "CallTracker", "Call", "VAR_VIA", "VAR_DESTINATION", "announcer"]
+__all__ = ["CallsFeature", "CallTracker", "Call", "VAR_VIA", "VAR_FOR_USER", "VAR_USER_LEG",
+           "VAR_DESTINATION", "announcer"]
 
 
 class CallsFeature:

@@ -22,11 +22,13 @@ from .view import ENDED, Call, leg_dict
 
 log = logging.getLogger("fscontrol.calls")
 
-#: variables a feature sets on a leg it originates for a user (e.g. Call Via Work's leg to the
-#: user's phone): which feature placed it, and whom the user is calling before the bridge says
+#: variables a feature sets on the legs it originates (Call Via Work: fscontrol/callviawork):
+#: which feature placed the call, for which user, the user's own leg (its uuid is the call's id)
+#: and, optionally, whom the user is calling before a bridge says it
 VAR_VIA = "fscontrol_via"
+VAR_FOR_USER = "fscontrol_cvw_user"
+VAR_USER_LEG = "fscontrol_cvw_call"
 VAR_DESTINATION = "fscontrol_destination"
-VIA_DIRECTION = {"call_via_work": "outbound"}   # a leg that rings the user but is their call
 RECENT = 1000                                   # ended calls `get` still answers for
 
 
@@ -79,10 +81,14 @@ class CallTracker:
         """The configured user whose phone this channel is: a call from the phone (its
         authenticated `user_name`, else its caller id) or to it (`dialed_user`, else the
         destination). Loopback legs are the switch's own plumbing, never a phone."""
-        if ch is None or (ch.name or "").startswith("loopback/"):
+        if ch is None:
             return None
         names = self.names
         v = ch.variables
+        if self._placed_for(ch):     # the device a feature rang for the user (their callback)
+            return v[VAR_FOR_USER]
+        if (ch.name or "").startswith("loopback/"):
+            return None
         if ch.direction == "inbound":
             for user in (v.get("user_name"), ch.caller_id_number):
                 if user in names:
@@ -94,6 +100,13 @@ class CallTracker:
                 if user in names:
                     return user
         return None
+
+    def _placed_for(self, ch) -> bool:
+        """The user's own leg of a call a feature placed for them (Call Via Work rings the
+        user's device first: a call out of the switch that is the user's call)."""
+        v = ch.variables
+        return (bool(v.get(VAR_VIA)) and v.get(VAR_USER_LEG) == ch.uuid
+                and v.get(VAR_FOR_USER) in self.names)
 
     def party(self, ch) -> tuple[str, str]:
         """(number, name) of whoever is on channel `ch`: the caller id of a call in, the dialled
@@ -115,8 +128,10 @@ class CallTracker:
             direction = "outbound"
             number = (ch.destination_number or "").split("@")[0]
             peer = (number, self.names.get(number, ""))
+        elif self._placed_for(ch):          # rung for the user's own call: not a caller
+            direction, peer = "outbound", ("", "")
         else:                               # the switch rings the user's phone
-            direction = VIA_DIRECTION.get(via, "inbound")
+            direction = "inbound"
             peer = (ch.caller_id_number or "", ch.caller_id_name or "")
             if peer[0] in self.names:
                 peer = (peer[0], self.names[peer[0]])

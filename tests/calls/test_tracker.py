@@ -2,8 +2,7 @@
 created, ringing, answered, held and ended, in order; a transfer changes the peer; a dropped
 event socket loses nothing and repeats nothing."""
 
-import logging
-
+from fscontrol.esl.commands import dial_string
 from waiting import until
 
 
@@ -163,3 +162,33 @@ def test_a_reconnect_rebuilds_the_calls_without_repeating_any(make_site, publish
     alice.answer()
     until(lambda: seen.kinds("1003")[-1:] == ["call_answered"], 5, message="Carol's call not answered")
     assert seen.kinds("1003").count("call_created") == 1
+
+
+def test_a_call_placed_for_a_user_rings_their_phone_as_their_own_outbound_call(make_site, published):
+    """Call Via Work's shape (trace s12): the user's device is originated first with the global
+    caller id and the variables naming the placement; once it answers it bridges the callee."""
+    site = make_site()
+    seen = published(site)
+    alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")
+    alice.auto_answer()
+    bob.ring_forever()
+    leg = "5b0d6c1e-0000-4000-8000-000000000001"
+    placement = {"fscontrol_via": "call_via_work", "fscontrol_cvw_user": "1001",
+                 "fscontrol_cvw_call": leg}
+    device = dial_string("user/1001@fscontrol.test", {
+        "origination_uuid": leg, "origination_caller_id_name": "Call Via Work", **placement})
+    callee = dial_string("user/1002@fscontrol.test", {
+        "origination_caller_id_number": "1001", "origination_caller_id_name": "Alice", **placement})
+    site.esl.bgapi(f"originate {device} &bridge({callee})")
+    bob.wait_ringing(5)
+    bob.answer()
+    alice.wait_connected("1002")
+    until(lambda: [c["state"] for c in site.calls.snapshot(None)] == ["talking", "talking"], 5,
+          message="both legs talking")
+    mine = site.calls.get(leg)
+    assert (mine["user"], mine["direction"], mine["via"]) == ("1001", "outbound", "call_via_work")
+    assert mine["peer"] == {"number": "1002", "name": "Bob"}
+    [theirs] = site.calls.snapshot("1002")
+    assert (theirs["direction"], theirs["peer"]["number"]) == ("inbound", "1001")
+    assert seen.kinds("1001")[:3] == ["call_created", "call_ringing", "call_answered"]
+    assert seen.kinds("1002")[:3] == ["call_created", "call_ringing", "call_answered"]
