@@ -4,7 +4,7 @@ contract of the HTTP API and the live events), and who the other party is."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 ENDED = "ended"
@@ -39,7 +39,6 @@ class Call:
     orbit: str | None = None
     via: str | None = None
     holding: bool = False
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"id": self.id, "user": self.user, "state": self.state,
