@@ -42,6 +42,10 @@ class CallTracker:
         self.esl = esl
         self.bus = bus
         self.names = {u.extension: u.name or u.extension for u in config.users}
+        self.context = config.switch.context
+        # phones reached through a loopback (`user_dial_string = "loopback/{ext}/phones"`, the
+        # live test harness): a user's leg can then be a loopback channel (see user_of_channel)
+        self.loopback_phones = config.switch.user_dial_string.startswith("loopback/")
         # uuid -> Call for a user's leg, None for a channel known not to be one
         self.legs: dict[str, Call | None] = {}
         self._recent: collections.OrderedDict[str, Call] = collections.OrderedDict()
@@ -88,7 +92,16 @@ class CallTracker:
         if self._placed_for(ch):     # the device a feature rang for the user (their callback)
             return v[VAR_FOR_USER]
         if (ch.name or "").startswith("loopback/"):
-            return None
+            # the switch's own plumbing, except where the phones are loopbacks: then a call
+            # from a phone is the loopback leg entering the users' context with the user's
+            # caller id, and a phone being rung the leg the users' dial string created, which
+            # leads out of the users' context to the phone (mod_loopback gives both legs of
+            # loopback/EXT/CONTEXT that context: trace s12's loopback/answer/trace)
+            if not self.loopback_phones:
+                return None
+            inside = ch.context == self.context
+            if (ch.direction == "inbound") != inside:
+                return None
         if ch.direction == "inbound":
             for user in (v.get("user_name"), ch.caller_id_number):
                 if user in names:
