@@ -46,8 +46,10 @@ ROOM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # unregistered device fails within milliseconds (s04), a registered one rings at once
 EARLY_WINDOW = 3.0
 # the variables every leg of a placement carries, so a reader of the switch's events (the call
-# tracker, a reconnecting controller) knows what the leg is
+# tracker, fscontrol.calls.services, which reads these names) knows what the leg is; the user's
+# leg also says whom the user is calling before any bridge does
 VAR_VIA, VAR_USER, VAR_CALL = "fscontrol_via", "fscontrol_cvw_user", "fscontrol_cvw_call"
+VAR_DESTINATION = "fscontrol_destination"
 VIA = "call_via_work"
 RINGBACK = "%(2000,4000,440,480)"
 KEEP_ENDED = 600.0   # seconds an ended placement can still be read by id
@@ -215,6 +217,8 @@ class CallViaWorkService:
                      VAR_VIA: VIA, VAR_USER: p.user, VAR_CALL: p.id}
         if self.cvw.hold_music:
             variables["hold_music"] = self.cvw.hold_music
+        if p.kind == "call":
+            variables[VAR_DESTINATION] = p.destination
         self.placements[p.id] = p
         self.legs[p.id] = p.id
         # registered before the originate is sent: the device's first events can come before
