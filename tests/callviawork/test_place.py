@@ -282,3 +282,18 @@ def test_listeners_see_every_state_in_order(make_site):
     bob.hangup()
     site.wait_state(p, "ended")
     assert seen == ["ringing_user", "calling_destination", "connected", "ended"]
+
+
+def test_the_call_tracker_shows_it_as_the_users_own_call(make_site):
+    """The live calls (fscontrol.calls) see the user's leg as their outbound call to the
+    destination, placed via call_via_work, from its first ring (before any bridge)."""
+    site = make_site()
+    alice = site.phone("1001")
+    site.phone("1002")
+    p = site.service.place("1001", "1002")
+    alice.wait_ringing()
+    tracker = site.controller.feature("calls").tracker
+    call = until(lambda: tracker.get(p.id), message="the tracker never saw the user's leg")
+    assert (call["user"], call["direction"], call["via"]) == ("1001", "outbound", "call_via_work")
+    assert call["peer"]["number"] == "1002"
+    assert tracker.user_of(p.id) == "1001"
