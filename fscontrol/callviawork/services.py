@@ -127,7 +127,8 @@ class CallViaWorkService:
                              "call_via_work.destination_dial_string")
 
     def dial_for(self, number: str):
-        """A configured user's phone, else the number through destination_dial_string."""
+        """A callback device by number: a configured user's phone (rung directly: the device
+        must ring, not the user's voicemail), else the number through destination_dial_string."""
         return self.user_dial(number) if self.is_user(number) else self.number_dial(number)
 
     def check_number(self, field: str, number) -> str:
@@ -332,8 +333,9 @@ class CallViaWorkService:
                      "leg_timeout": int(self.cvw.destination_timeout),
                      "originate_timeout": int(self.cvw.destination_timeout),
                      VAR_VIA: VIA, VAR_USER: p.user, VAR_CALL: p.id}
-        try:
-            dial = dial_string(self.dial_for(p.destination), variables)
+        try:   # always through destination_dial_string: the site's routing decides (a busy
+            # colleague's voicemail answers, as for a call dialled from the phone)
+            dial = dial_string(self.number_dial(p.destination), variables)
         except InvalidArgument as e:
             self._end_with_prompt(p, "destination_failed", "INVALID_NUMBER_FORMAT", str(e))
             return
