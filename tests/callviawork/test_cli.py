@@ -82,3 +82,17 @@ def test_call_gives_up_after_wait_and_cancels(make_site, tmp_path):
     assert "gave up after 1 s (ringing_user); cancelling" in result.stderr
     alice.wait_idle()
     assert alice.last_hangup_cause == "ORIGINATOR_CANCEL"
+
+
+def test_call_callback_only_when_the_policy_allows_it(make_site, tmp_path):
+    site = make_site()
+    result = run_cli("call", "1001", "1002", "--callback", "1003", "--config",
+                     _site_toml(site, tmp_path), database=site.database)
+    assert result.returncode == 2
+    assert result.stderr.startswith("failed: callback_not_allowed: callback: ")
+    carol = site.phone("1003")
+    toml = _site_toml(site, tmp_path, **{"user_callback = false": "user_callback = true"})
+    result = run_cli("call", "1001", "1002", "--callback", "1003", "--wait", "1", "--config",
+                     toml, database=site.database)
+    assert result.stdout.splitlines()[0] == "ringing your phone 1003"
+    assert carol.calls and carol.calls[0].cid_name == "Call Via Work"
