@@ -89,18 +89,16 @@ def test_user_device_failures(backend, cvw_controller, behave, outcome):
     ("no_answer", "destination_no_answer", "prompt_no_answer"),
     ("no_route", "destination_failed", "prompt_failed")])
 def test_destination_failures_prompt_then_hang_up(backend, cvw_controller, behave, outcome, prompt):
-    cvw = cvw_controller(destination_dial_string=PHONE, destination_timeout=2)
+    if behave == "no_route":                 # through the dialplan, to a number with no route
+        cvw, destination = cvw_controller(), "5555"
+    else:
+        cvw, destination = cvw_controller(destination_dial_string=PHONE, destination_timeout=2), "1002"
     alice, bob = backend.phones("1001", "1002")
     alice.auto_answer()
-    destination = "1002"
     if behave == "busy":
         bob.reject_busy()
     elif behave == "no_answer":
         bob.ring_forever()
-    else:
-        cvw = cvw_controller()               # through the dialplan, to a number with no route
-        destination = "5555"
-    call = None
     p = cvw.service.place("1001", destination)
     _state(p, "failed", 15)
     assert p.outcome == outcome
