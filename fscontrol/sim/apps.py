@@ -29,6 +29,20 @@ def parse_inline(text):
     return out
 
 
+def _atoi(text):
+    """C's atoi: the leading digits (with a sign), 0 when there are none."""
+    m = re.match(r"\s*([+-]?\d+)", text or "")
+    return int(m.group(1)) if m else 0
+
+
+def _regex_match(text, pattern):
+    """switch_regex_match (switch_regex.c): PCRE search of `pattern` in `text`."""
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return False
+
+
 def media_kind(path):
     if path.startswith("local_stream://"):
         return "music"
@@ -54,6 +68,7 @@ class Apps:
             "playback_terminators": self.noop, "hold": self.noop, "unhold": self.noop,
             "send_display": self.noop, "sched_hangup": self.noop, "record_session": self.noop,
             "valet_park": lambda ch, data: self.sw.valet.park(ch, data),
+            "play_and_get_digits": self.play_and_get_digits,
         }
 
     def lookup(self, name):
@@ -193,6 +208,140 @@ class Apps:
                 self.playback(ch, "file_string://" + "!".join(files))
                 return
         self.playback(ch, "say:" + data)
+
+    # -- reading digits ----------------------------------------------------------------------
+    # Digits reach a channel's queue (on_dtmf); only an application that reads them takes them
+    # out. Outside such a reader the simulator drops them, as switch_ivr_park does (it dequeues
+    # and discards DTMF when it runs without input args: switch_ivr.c), which is where a channel
+    # driven over the event socket waits between two sendmsg executes.
+
+    def play_and_get_digits(self, ch, data):
+        """mod_dptools.c play_and_get_digits_function -> switch_play_and_get_digits
+        (switch_ivr_play_say.c): `min max tries timeout terminators prompt invalid_prompt var
+        regex digit_timeout transfer_on_failure`, split on spaces; timeout raised to 1000 ms,
+        terminators "#" when empty. Each try is one switch_ivr_read; a try that reads nothing
+        or fails `regex` (then `<var>_invalid` holds the digits) plays the invalid prompt
+        (args NULL: it takes no digits). min 0 and only a terminator: success at once."""
+        argv = data.split(" ")[:11]
+        num = lambda i, default=0: _atoi(argv[i]) if len(argv) > i else default  # noqa: E731
+        min_digits, max_digits, tries = max(0, num(0)), num(1), num(2)
+        timeout = max(1000, num(3, 1000))
+        terminators = (argv[4] if len(argv) > 4 else "") or "#"
+        prompt = argv[5] if len(argv) > 5 else ""
+        invalid = argv[6] if len(argv) > 6 else ""
+        var = argv[7] if len(argv) > 7 else ""
+        regex = argv[8] if len(argv) > 8 else ""
+        digit_timeout = num(9)
+        on_failure = argv[10] if len(argv) > 10 else ""
+        max_digits = max(max_digits, min_digits)
+        if regex and var:
+            ch.vars.pop(var + "_invalid", None)
+        ch.dtmf_queue = []
+        try:
+            while ch.alive and tries > 0:
+                status, buf = self._read(ch, min_digits, max_digits, prompt, var, timeout,
+                                         terminators, digit_timeout)
+                if status == "timeout" and len(buf) >= min_digits:
+                    status = "success"
+                if min_digits == 0 and not buf and ch.vars.get("read_terminator_used"):
+                    return
+                if status == "success" and buf:
+                    if not regex:
+                        return
+                    if _regex_match(buf, regex):
+                        return
+                    ch.vars.pop(var, None)
+                    if var:
+                        ch.vars[var + "_invalid"] = buf
+                if not ch.alive:
+                    break
+                self._play_ignoring_dtmf(ch, invalid)
+                tries -= 1
+            if on_failure and ch.alive:
+                parts = on_failure.split(" ")
+                raise Transfer(parts[0], parts[1] if len(parts) > 1 else "XML",
+                               parts[2] if len(parts) > 2 else ch.context)
+        finally:
+            ch.dtmf_queue = None
+
+    def _read(self, ch, min_digits, max_digits, prompt, var, timeout, terminators, digit_timeout):
+        """switch_ivr_read (switch_ivr_play_say.c): the first key pressed during the prompt ends
+        it and is the first digit, whatever it is (switch_ivr_play_file copies it to args->buf);
+        then switch_ivr_collect_digits_count. Sets read_result, read_terminator_used (only
+        when a terminator ended the input: it is never cleared) and `var` (cleared first)."""
+        term_required = terminators.startswith("=")
+        digit_timeout = digit_timeout or timeout
+        ch.vars.pop("read_result", None)
+        if var:
+            ch.vars.pop(var, None)
+        if not ch.is_answered and ch.answer_state != "early":
+            ch.pre_answer()
+        buf, status, tb = "", "success", ""
+        if prompt and prompt.lower() != "silence":
+            first = self._play_for_input(ch, prompt)
+            if first:
+                buf = first
+        if (min_digits and len(buf) < min_digits) or len(buf) < max_digits:
+            status, buf, tb = self._collect(ch, buf, max_digits, terminators,
+                                            digit_timeout if buf else timeout, digit_timeout)
+        if tb:
+            ch.vars["read_terminator_used"] = tb
+        elif term_required:
+            status = "too_small"
+        if min_digits and len(buf) < min_digits:
+            status = "too_small"
+        ch.vars["read_result"] = {"success": "success", "timeout": "timeout"}.get(status, "failure")
+        if max_digits == 1 and len(buf) == 1 and buf in terminators:
+            buf = ""
+        if var and buf:
+            ch.vars[var] = buf
+        return status, buf
+
+    def _collect(self, ch, buf, max_digits, terminators, first_timeout, digit_timeout):
+        """switch_ivr_collect_digits_count (switch_ivr.c): a terminator already in the buffer
+        cuts it there; then digits until a terminator, `max_digits`, or a timeout (the first
+        one, then `digit_timeout` after each key). Returns (status, digits, terminator)."""
+        for i, c in enumerate(buf):
+            if c in terminators:
+                return "success", buf[:i], c
+        wait = first_timeout / 1000.0
+        while True:
+            if not ch.dtmf_queue:
+                if not ch.wait(timeout=wait, until=lambda: bool(ch.dtmf_queue)):
+                    return "timeout", buf, ""
+            wait = digit_timeout / 1000.0
+            while ch.dtmf_queue:
+                d = ch.dtmf_queue.pop(0)
+                if d in terminators:
+                    return "success", buf, d
+                buf += d
+                if len(buf) >= max_digits:
+                    return "success", buf, ""
+
+    def _play_for_input(self, ch, path):
+        """A prompt that a key ends (switch_ivr_play_file with args->buf): the key, or ""."""
+        prev = ch.playing
+        ch.playing = (media_kind(path), path)
+        self.sw.notify()
+        ch.fire("PLAYBACK_START", post=[("Playback-File-Path", path)])
+        status = "done"
+        try:
+            duration = self._duration(path)
+            if ch.wait(timeout=duration, until=lambda: bool(ch.dtmf_queue), breakable=True):
+                status = "break"
+        except Break:
+            status = "break"
+        finally:
+            ch.playing = prev
+            ch.fire("PLAYBACK_STOP", post=[("Playback-File-Path", path), ("Playback-Status", status)])
+            self.sw.notify()
+        return ch.dtmf_queue.pop(0) if ch.dtmf_queue else ""
+
+    def _play_ignoring_dtmf(self, ch, path):
+        """switch_ivr_play_file with no args (the invalid prompt): keys pressed meanwhile stay
+        queued for the next try."""
+        if path:
+            self.playback(ch, path)
 
     # -- parking / transfer ------------------------------------------------------------------
     def park(self, ch, data):
@@ -464,7 +613,11 @@ class Apps:
         to the peer's endpoint, which the simulator does not model) and run no meta app."""
         for d in digits:
             ch.fire("DTMF", post=[("DTMF-Digit", d), ("DTMF-Duration", "2000"), ("DTMF-Source", "APP")])
-            if not process:
+            hooked = ch.meta_bindings or (ch.bridged is not None and ch.bridged.meta_bindings)
+            if not process or not hooked:
+                # no bind_meta_app on either leg: no meta hook, every key is a plain digit
+                if getattr(ch, "dtmf_queue", None) is not None:
+                    ch.dtmf_queue.append(d)
                 continue
             pending = getattr(ch, "meta_pending", False)
             if d == "*" and not pending:
@@ -473,6 +626,8 @@ class Apps:
             ch.meta_pending = False
             if pending:
                 self._meta(ch, d)
+            elif getattr(ch, "dtmf_queue", None) is not None:
+                ch.dtmf_queue.append(d)
 
     def _meta(self, pressed_on, key):
         candidates = [(pressed_on, "a")]
