@@ -1,0 +1,294 @@
+"""The auto attendant's call flow: the rendered dialplan answers a call to an attendant number
+and parks it; the controller decides the menu (schedule.py, on an injected clock) and runs it
+over the event socket with `play_and_get_digits`, then puts the call through (uuid_transfer),
+plays an announcement, sends it to voicemail, or, after `retries` failed inputs, to the
+operator or away.
+
+One greenlet per call (fscontrol.flows). Every read is one `play_and_get_digits` with one try:
+the controller counts failures itself, so timeouts, unknown keys and unknown extensions share
+one retry count. A read reports its outcome in the variables of its CHANNEL_EXECUTE_COMPLETE:
+`fscontrol_attendant_input` holds the digits (the switch clears it first), else `read_result`
+says "success" when only the terminator # was pressed and "timeout" when nothing was
+(switch_ivr_read in switch_ivr_play_say.c; `read_terminator_used` is never cleared by the
+switch, so it is not trusted).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from ..esl import ChannelGone, EslError
+from ..flows import Flows, users_domain
+from .directory import Directory
+from .errors import AttendantError, CallerGone
+from .schedule import Schedule
+
+log = logging.getLogger("fscontrol.attendant")
+
+INPUT_VAR = "fscontrol_attendant_input"
+# what play_and_get_digits plays after a failed try; the controller plays its own prompts
+SILENT_INVALID = "silence_stream://100"
+# longest a greeting or an announcement may take before the controller stops waiting for it
+MEDIA_WAIT = 600.0
+_GLOBAL = re.compile(r"\$\$\{([A-Za-z0-9_]+)\}")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Input:
+    """What one read got: `digits` (without the terminator), or `pound` (# alone), or neither
+    (nothing pressed before the timeout)."""
+
+    digits: str = ""
+    pound: bool = False
+
+    @property
+    def timed_out(self) -> bool:
+        return not self.digits and not self.pound
+
+
+class AttendantService:
+    """Runs auto attendant menus. `clock` returns the current instant (an aware datetime); tests
+    freeze it, the schedule is decided on it at each call."""
+
+    def __init__(self, config, esl, clock=None):
+        self.config = config
+        self.prompts = config.attendant
+        self.esl = esl
+        self.clock = clock or utc_now
+        self.attendants = {a.number: a for a in config.attendants}
+        self.schedules = {a.number: Schedule(a) for a in config.attendants}
+        self.users = {u.extension for u in config.users}
+        self.directory = Directory(config.users)
+        self.longest_extension = max((len(e) for e in self.users), default=1)
+        self.flows = Flows(log, "attendant", (AttendantError,))
+        self.handling: set[str] = set()
+        self._globals: dict[str, str] = {}
+        self.domain = ""
+
+    # -- plumbing --------------------------------------------------------------------------
+    def spawn(self, fn, *args):
+        return self.flows.spawn(fn, *args)
+
+    def stop(self) -> None:
+        self.flows.kill_all()
+
+    def claim(self, uuid: str) -> bool:
+        if uuid in self.handling:
+            return False
+        self.handling.add(uuid)
+        return True
+
+    def sound(self, path: str) -> str:
+        """`path` with each `$${name}` filled in from the switch's global variables (asked once)."""
+        def fill(m):
+            name = m.group(1)
+            if name not in self._globals:
+                self._globals[name] = self.esl.global_getvar(name)
+            return self._globals[name]
+        return _GLOBAL.sub(fill, path)
+
+    # -- the flow --------------------------------------------------------------------------
+    def answer_call(self, uuid: str, number: str) -> None:
+        """A call waits in park at attendant `number`: run its menu until the call leaves."""
+        try:
+            self._run(uuid, number)
+        except (CallerGone, ChannelGone):
+            log.info("attendant: %s left during the menu", uuid)
+        finally:
+            self.handling.discard(uuid)
+
+    def _run(self, uuid: str, number: str) -> None:
+        att = self.attendants[number]
+        menu = self._decide(uuid, att)
+        failures = 0
+        while True:
+            got = self._read(uuid, att, menu.greeting, self._menu_digits(menu))
+            outcome = self._act(uuid, att, menu, got)
+            if outcome == "done":
+                return
+            if isinstance(outcome, tuple):          # ("attendant", number): another menu
+                att = self.attendants[outcome[1]]
+                menu, failures = self._decide(uuid, att), 0
+                continue
+            if outcome == "failed":
+                failures += 1
+                if failures >= att.retries:
+                    self._give_up(uuid, att)
+                    return
+                if not got.timed_out:
+                    self._play(uuid, self.prompts.prompt_invalid)
+            # "again": the menu once more (after an announcement, or * to hear it again)
+
+    def _decide(self, uuid: str, att):
+        decision = self.schedules[att.number].decide(self.clock())
+        log.info("attendant %s: %s menu for %s (%s %s)", att.number, decision.kind, uuid,
+                 decision.local.strftime("%Y-%m-%d %H:%M %Z"),
+                 decision.holiday and f"holiday {decision.holiday}" or "")
+        return decision.menu
+
+    def _menu_digits(self, menu) -> int:
+        return self.longest_extension if menu.dial_by_extension == "direct" else 1
+
+    def _act(self, uuid: str, att, menu, got: Input):
+        """What the caller's input at a menu does: "done" (the call left the attendant),
+        "again", "failed", or ("attendant", number)."""
+        if got.timed_out:
+            return "failed"
+        if got.pound:
+            if menu.dial_by_extension == "off":
+                return "failed"
+            return self._dial_by_extension(uuid, att)
+        keys = dict(menu.keys)
+        d = got.digits
+        if len(d) == 1:
+            if d == "0":
+                return self._to_operator(uuid, att) if att.operator else "failed"
+            if d == "*":
+                return "again"
+            if d == menu.dial_by_name:
+                return self._dial_by_name(uuid, att)
+            if d in keys:
+                return self._key_action(uuid, att, keys[d])
+            return "failed"
+        if menu.dial_by_extension == "direct" and d in self.users:
+            return self._put_through(uuid, d)
+        return "failed"
+
+    def _key_action(self, uuid: str, att, action: str):
+        kind, _, arg = action.partition(":")
+        if kind == "extension":
+            return self._put_through(uuid, arg)
+        if kind == "attendant":
+            return ("attendant", arg)
+        if kind == "announcement":
+            self._play(uuid, arg)
+            return "again"
+        if kind == "voicemail":
+            self._to_voicemail(uuid, arg)
+            return "done"
+        if action == "operator":
+            return self._to_operator(uuid, att)
+        raise AttendantError(f"attendant {att.number}: unknown key action {action!r}")
+
+    def _dial_by_extension(self, uuid: str, att):
+        got = self._read(uuid, att, self.prompts.prompt_extension, self.longest_extension)
+        if got.digits in self.users:
+            return self._put_through(uuid, got.digits)
+        if not got.timed_out:
+            log.info("attendant %s: %s dialled %r, not a user", att.number, uuid, got.digits)
+        return "failed"
+
+    def _dial_by_name(self, uuid: str, att):
+        got = self._read(uuid, att, self.prompts.prompt_name, 10)
+        found = self.directory.matches(got.digits)
+        log.info("attendant %s: name keys %r match %s", att.number, got.digits,
+                 [ext for ext, _ in found] or "nobody")
+        if not found:
+            return "failed"
+        if len(found) == 1:
+            return self._put_through(uuid, found[0][0], announce=True)
+        choices = found[:9]
+        for n, (ext, _name) in enumerate(choices, 1):   # "press 1 for 1002, 2 for 1003"
+            self._play(uuid, self.prompts.prompt_choice)
+            self._say(uuid, str(n))
+            self._say(uuid, ext)
+        pick = self._read(uuid, att, "silence", 1)
+        if pick.digits.isdigit() and 1 <= int(pick.digits) <= len(choices):
+            return self._put_through(uuid, choices[int(pick.digits) - 1][0], announce=True)
+        return "failed"
+
+    # -- what the caller hears and where the call goes ------------------------------------------
+    def _read(self, uuid: str, att, prompt: str, max_digits: int) -> Input:
+        """One play_and_get_digits: `prompt` (a key ends it), then up to `max_digits` keys, #
+        ending them early; the first key within `att.timeout`, each next within
+        `att.digit_timeout_ms` (mod_dptools.c play_and_get_digits_function argument order)."""
+        prompt = "silence" if prompt == "silence" else self.sound(prompt)
+        args = " ".join(str(a) for a in (0, max_digits, 1, att.timeout * 1000, "#", prompt,
+                                         SILENT_INVALID, INPUT_VAR, ".+", att.digit_timeout_ms))
+        event = self._execute(uuid, "play_and_get_digits", args)
+        digits = event.var(INPUT_VAR) or ""
+        return Input(digits, pound=not digits and event.var("read_result") == "success")
+
+    def _execute(self, uuid: str, app: str, arg: str):
+        try:
+            return self.esl.sendmsg(uuid, app, arg, timeout=MEDIA_WAIT).wait(MEDIA_WAIT)
+        except ChannelGone:
+            raise CallerGone(uuid) from None
+        except EslError as e:
+            if uuid not in self.esl.registry:
+                raise CallerGone(uuid) from None
+            raise AttendantError(f"{app} on {uuid}: {e}") from None
+
+    def _play(self, uuid: str, path: str) -> None:
+        self._execute(uuid, "playback", self.sound(path))
+
+    def _say(self, uuid: str, digits: str) -> None:
+        """`say <lang> number iterated <digits>`: one digit file each, as park says orbits."""
+        self._execute(uuid, "say", f"{self.prompts.say_language} number iterated {digits}")
+
+    def _put_through(self, uuid: str, extension: str, announce: bool = False) -> str:
+        """To a user's extension in the users' context (their call handling, voicemail on no
+        answer, applies as to any call); `announce`: say the extension first."""
+        log.info("attendant: %s put through to %s", uuid, extension)
+        self._play(uuid, self.prompts.prompt_transfer)
+        if announce:
+            self._say(uuid, extension)
+        self._transfer(uuid, extension)
+        return "done"
+
+    def _to_operator(self, uuid: str, att) -> str:
+        log.info("attendant %s: %s to the operator %s", att.number, uuid, att.operator)
+        self._play(uuid, self.prompts.prompt_transfer)
+        self._transfer(uuid, att.operator)
+        return "done"
+
+    def _transfer(self, uuid: str, extension: str) -> None:
+        try:
+            self.esl.uuid_transfer(uuid, extension, "XML", self.config.switch.context)
+        except EslError as e:
+            if uuid not in self.esl.registry:
+                raise CallerGone(uuid) from None
+            raise AttendantError(f"transfer of {uuid} to {extension}: {e}") from None
+
+    def _to_voicemail(self, uuid: str, box: str) -> None:
+        """The box's voicemail, the way park's `voicemail:<box>` fallback sends a call there."""
+        domain = self.domain or users_domain(self.config, self.esl, log, "attendant")
+        self.domain = domain
+        log.info("attendant: %s to voicemail box %s", uuid, box)
+        try:
+            self.esl.uuid_transfer_inline(uuid, ["answer", ("voicemail", f"default {domain} {box}")])
+        except EslError as e:
+            raise AttendantError(f"voicemail transfer of {uuid} to {box}: {e}") from None
+
+    def _give_up(self, uuid: str, att) -> None:
+        """`retries` failed inputs: the operator, or the goodbye prompt and a hang-up."""
+        if att.on_failure == "operator" and att.operator:
+            self._to_operator(uuid, att)
+            return
+        log.info("attendant %s: %s disconnected after %d failed inputs", att.number, uuid, att.retries)
+        self._play(uuid, self.prompts.prompt_goodbye)
+        try:
+            self.esl.hangup(uuid)
+        except EslError:
+            pass
+
+    # -- (re)connect --------------------------------------------------------------------------
+    def on_connect(self) -> None:
+        """Calls that waited in park at an attendant number when the controller (re)connected
+        have no menu running (their flow died with the connection): start one for each."""
+        registry = self.esl.registry
+        for uuid, app in list(registry.at_connect.items()):
+            ch = registry.get(uuid)
+            if ch is None or app != "park" or ch.state != "CS_EXECUTE":
+                continue
+            number = ch.destination_number or ""
+            if number in self.attendants and self.claim(uuid):
+                log.warning("attendant: %s waits at %s with no menu running; starting it", uuid, number)
+                self.spawn(self.answer_call, uuid, number)
