@@ -33,6 +33,8 @@ INPUT_VAR = "fscontrol_attendant_input"
 SILENT_INVALID = "silence_stream://100"
 # longest a greeting or an announcement may take before the controller stops waiting for it
 MEDIA_WAIT = 600.0
+# playback_terminators naming every key ("any" is newer than some 1.10 builds' on_dtmf)
+ALL_KEYS = "1234567890*#"
 _GLOBAL = re.compile(r"\$\$\{([A-Za-z0-9_]+)\}")
 
 
@@ -195,14 +197,26 @@ class AttendantService:
         if len(found) == 1:
             return self._put_through(uuid, found[0][0], announce=True)
         choices = found[:9]
-        for n, (ext, _name) in enumerate(choices, 1):   # "press 1 for 1002, 2 for 1003"
-            self._play(uuid, self.prompts.prompt_choice)
-            self._say(uuid, str(n))
-            self._say(uuid, ext)
-        pick = self._read(uuid, att, "silence", 1)
-        if pick.digits.isdigit() and 1 <= int(pick.digits) <= len(choices):
-            return self._put_through(uuid, choices[int(pick.digits) - 1][0], announce=True)
+        pick = self._offer(uuid, choices) or self._read(uuid, att, "silence", 1).digits
+        if pick.isdigit() and 1 <= int(pick) <= len(choices):
+            return self._put_through(uuid, choices[int(pick) - 1][0], announce=True)
         return "failed"
+
+    def _offer(self, uuid: str, choices) -> str:
+        """"Press 1 for 1004, 2 for 1005": the choice prompt, the number and the extension,
+        said one after the other. A key pressed meanwhile ends the list and is the choice: with
+        every key a playback terminator, mod_dptools' on_dtmf stops the playback or say and
+        keeps the key in playback_terminator_used (otherwise it drops the key)."""
+        self._setvar(uuid, "playback_terminators", ALL_KEYS)
+        try:
+            for n, (ext, _name) in enumerate(choices, 1):
+                for pressed in (self._play(uuid, self.prompts.prompt_choice),
+                                self._say(uuid, str(n)), self._say(uuid, ext)):
+                    if pressed:
+                        return pressed
+            return ""
+        finally:
+            self._setvar(uuid, "playback_terminators", None)
 
     # -- what the caller hears and where the call goes ------------------------------------------
     def _read(self, uuid: str, att, prompt: str, max_digits: int) -> Input:
@@ -226,12 +240,23 @@ class AttendantService:
                 raise CallerGone(uuid) from None
             raise AttendantError(f"{app} on {uuid}: {e}") from None
 
-    def _play(self, uuid: str, path: str) -> None:
-        self._execute(uuid, "playback", self.sound(path))
+    def _play(self, uuid: str, path: str) -> str:
+        """Play `path`; the key that ended it (a playback terminator), or ""."""
+        event = self._execute(uuid, "playback", self.sound(path))
+        return event.var("playback_terminator_used") or ""
 
-    def _say(self, uuid: str, digits: str) -> None:
+    def _say(self, uuid: str, digits: str) -> str:
         """`say <lang> number iterated <digits>`: one digit file each, as park says orbits."""
-        self._execute(uuid, "say", f"{self.prompts.say_language} number iterated {digits}")
+        event = self._execute(uuid, "say", f"{self.prompts.say_language} number iterated {digits}")
+        return event.var("playback_terminator_used") or ""
+
+    def _setvar(self, uuid: str, name: str, value) -> None:
+        try:
+            self.esl.uuid_setvar(uuid, name, value)
+        except EslError as e:
+            if uuid not in self.esl.registry:
+                raise CallerGone(uuid) from None
+            log.warning("attendant: setvar %s on %s: %s", name, uuid, e)
 
     def _put_through(self, uuid: str, extension: str, announce: bool = False) -> str:
         """To a user's extension in the users' context (their call handling, voicemail on no

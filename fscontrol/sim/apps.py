@@ -35,6 +35,16 @@ def _atoi(text):
     return int(m.group(1)) if m else 0
 
 
+def _playback_terminators(ch):
+    """mod_dptools.c on_dtmf: the keys that end a playback."""
+    terms = ch.vars.get("playback_terminators", ch.sw.globals.get("playback_terminators", "*"))
+    if terms.lower() == "any":
+        return "1234567890*#"
+    if terms.lower() == "none":
+        return ""
+    return terms
+
+
 def _regex_match(text, pattern):
     """switch_regex_match (switch_regex.c): PCRE search of `pattern` in `text`."""
     try:
@@ -58,7 +68,7 @@ class Apps:
         self.sw = switch
         self.table = {
             "answer": self.answer, "pre_answer": self.pre_answer, "ring_ready": self.ring_ready,
-            "park": self.park, "playback": self.playback, "endless_playback": self.endless_playback,
+            "park": self.park, "playback": self.playback_app, "endless_playback": self.endless_playback,
             "sleep": self.sleep, "set": self.set, "export": self.export, "unset": self.unset,
             "bridge": self.bridge, "transfer": self.transfer, "hangup": self.hangup,
             "respond": self.respond, "intercept": self.intercept, "voicemail": self.voicemail,
@@ -170,7 +180,15 @@ class Apps:
             return None if None in durations else sum(durations)
         return self.sw.file_duration
 
-    def playback(self, ch, data, forever=False):
+    def playback_app(self, ch, data):
+        """mod_dptools.c playback_function: switch_ivr_play_file with its on_dtmf callback."""
+        self.playback(ch, data, on_dtmf=True)
+
+    def playback(self, ch, data, forever=False, on_dtmf=False):
+        """switch_ivr_play_file. `on_dtmf`: mod_dptools' on_dtmf input callback (playback,
+        say): each key is taken out of the queue; one in `playback_terminators` (unset: "*";
+        "any": every key; "none": none) ends the file and is kept in
+        playback_terminator_used, the others are dropped."""
         if not ch.is_answered and ch.answer_state != "early":
             ch.pre_answer()
         path = data.strip()
@@ -179,14 +197,32 @@ class Apps:
         self.sw.notify()
         ch.fire("PLAYBACK_START", post=[("Playback-File-Path", path)])
         status, resp = "done", "FILE PLAYED"
+        queue = ch.dtmf_queue
+        if on_dtmf:
+            ch.vars.pop("playback_terminator_used", None)
+            ch.dtmf_queue = []
         try:
-            ch.wait(timeout=None if forever else self._duration(path), breakable=True)
+            duration = None if forever else self._duration(path)
+            deadline = None if duration is None else time.monotonic() + duration
+            while True:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not on_dtmf:
+                    ch.wait(timeout=remaining, breakable=True)
+                    break
+                if not ch.wait(timeout=remaining, until=lambda: bool(ch.dtmf_queue), breakable=True):
+                    break
+                key = ch.dtmf_queue.pop(0)
+                if key in _playback_terminators(ch):
+                    ch.vars["playback_terminator_used"] = key
+                    status = "break"
+                    break
         except Break:
             status = "break"
         except Transfer:
             status, resp = "break", "PLAYBACK ERROR"
             raise
         finally:
+            ch.dtmf_queue = queue
             ch.playing = prev
             ch.vars["current_application_response"] = resp
             ch.vars["playback_last_offset_pos"] = "0"
@@ -205,9 +241,9 @@ class Apps:
         if len(words) == 4 and words[0] == "en" and words[2] == "iterated" and words[3].strip():
             files = ["digits/%s.wav" % c for c in words[3].strip() if c.isdigit()]
             if files:
-                self.playback(ch, "file_string://" + "!".join(files))
+                self.playback(ch, "file_string://" + "!".join(files), on_dtmf=True)
                 return
-        self.playback(ch, "say:" + data)
+        self.playback(ch, "say:" + data, on_dtmf=True)
 
     # -- reading digits ----------------------------------------------------------------------
     # Digits reach a channel's queue (on_dtmf); only an application that reads them takes them
