@@ -338,6 +338,7 @@ def _check_api(p, config: Config) -> None:
 
 SOUND_VARIABLE = re.compile(r"\$\$\{[A-Za-z0-9_]+\}")
 ATTENDANT_KEYS = tuple("123456789")
+ATTENDANT_NUMBER = re.compile(r"[1-9][0-9]{1,8}|[*#][0-9]{2,8}")
 
 
 def sound_problem(value: str) -> str | None:
@@ -370,9 +371,9 @@ def _check_attendants(p, config: Config, users: dict[str, int], codes: dict[str,
     numbers_seen: dict[str, int] = {}
     for i, att in enumerate(config.attendants):
         where = f"attendants[{i}]"
-        why = numbers.number_problem(att.number)
-        if why:
-            p((f"{where}.number", why.replace("orbit number", "dialable number")))
+        if not ATTENDANT_NUMBER.fullmatch(att.number):
+            p((f"{where}.number", f'"{att.number}" is not a dialable number: 2 to 9 digits not '
+                                  f'starting with 0, or * or # followed by 2 to 8 digits'))
         elif att.number in numbers_seen:
             p((f"{where}.number", f'"{att.number}" is also attendants[{numbers_seen[att.number]}]'))
         else:
