@@ -15,3 +15,9 @@ class CallerGone(AttendantError):
     """The caller hung up (or the call left the attendant) while the menu ran."""
 
     id = "attendant-caller-gone"
+
+
+class UnknownAttendant(AttendantError):
+    """`fscontrol attendant-schedule` was asked for an attendant (or an instant) it cannot use."""
+
+    id = "attendant-unknown"

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from .. import metrics
 from ..esl import ChannelGone, EslError
 from ..flows import Flows, users_domain
 from .directory import Directory
@@ -33,6 +34,8 @@ INPUT_VAR = "fscontrol_attendant_input"
 SILENT_INVALID = "silence_stream://100"
 # longest a greeting or an announcement may take before the controller stops waiting for it
 MEDIA_WAIT = 600.0
+# where a call can leave the menu to (the outcomes counted in metrics.attendant_outcomes)
+LEFT = frozenset({"extension", "operator", "voicemail"})
 # playback_terminators naming every key ("any" is newer than some 1.10 builds' on_dtmf)
 ALL_KEYS = "1234567890*#"
 _GLOBAL = re.compile(r"\$\$\{([A-Za-z0-9_]+)\}")
@@ -98,13 +101,28 @@ class AttendantService:
 
     # -- the flow --------------------------------------------------------------------------
     def answer_call(self, uuid: str, number: str) -> None:
-        """A call waits in park at attendant `number`: run its menu until the call leaves."""
+        """A call waits in park at attendant `number`: run its menu until the call leaves. A
+        menu that cannot go on (the switch refused a transfer) ends with the goodbye prompt and
+        a hang-up: a call is never left waiting in park with no menu."""
         try:
             self._run(uuid, number)
         except (CallerGone, ChannelGone):
             log.info("attendant: %s left during the menu", uuid)
+            self._outcome(number, "hung_up")
+        except AttendantError as e:
+            log.error("attendant %s: %s; disconnecting the call", number, e)
+            self._outcome(number, "error")
+            try:
+                self._play(uuid, self.prompts.prompt_goodbye)
+                self.esl.hangup(uuid)
+            except (AttendantError, EslError):
+                pass
         finally:
             self.handling.discard(uuid)
+
+    @staticmethod
+    def _outcome(number: str, outcome: str) -> None:
+        metrics.attendant_outcomes.labels(number, outcome).inc()
 
     def _run(self, uuid: str, number: str) -> None:
         att = self.attendants[number]
@@ -113,7 +131,8 @@ class AttendantService:
         while True:
             got = self._read(uuid, att, menu.greeting, self._menu_digits(menu))
             outcome = self._act(uuid, att, menu, got)
-            if outcome == "done":
+            if outcome in LEFT:
+                self._outcome(att.number, outcome)
                 return
             if isinstance(outcome, tuple):          # ("attendant", number): another menu
                 att = self.attendants[outcome[1]]
@@ -122,7 +141,7 @@ class AttendantService:
             if outcome == "failed":
                 failures += 1
                 if failures >= att.retries:
-                    self._give_up(uuid, att)
+                    self._outcome(att.number, self._give_up(uuid, att))
                     return
                 if not got.timed_out:
                     self._play(uuid, self.prompts.prompt_invalid)
@@ -130,6 +149,7 @@ class AttendantService:
 
     def _decide(self, uuid: str, att):
         decision = self.schedules[att.number].decide(self.clock())
+        metrics.attendant_calls.labels(att.number, decision.kind).inc()
         log.info("attendant %s: %s menu for %s (%s %s)", att.number, decision.kind, uuid,
                  decision.local.strftime("%Y-%m-%d %H:%M %Z"),
                  decision.holiday and f"holiday {decision.holiday}" or "")
@@ -139,8 +159,8 @@ class AttendantService:
         return self.longest_extension if menu.dial_by_extension == "direct" else 1
 
     def _act(self, uuid: str, att, menu, got: Input):
-        """What the caller's input at a menu does: "done" (the call left the attendant),
-        "again", "failed", or ("attendant", number)."""
+        """What the caller's input at a menu does: one of LEFT (the call left the attendant:
+        where to), "again", "failed", or ("attendant", number)."""
         if got.timed_out:
             return "failed"
         if got.pound:
@@ -173,8 +193,7 @@ class AttendantService:
             self._play(uuid, arg)
             return "again"
         if kind == "voicemail":
-            self._to_voicemail(uuid, arg)
-            return "done"
+            return self._to_voicemail(uuid, arg)
         if action == "operator":
             return self._to_operator(uuid, att)
         raise AttendantError(f"attendant {att.number}: unknown key action {action!r}")
@@ -266,13 +285,13 @@ class AttendantService:
         if announce:
             self._say(uuid, extension)
         self._transfer(uuid, extension)
-        return "done"
+        return "extension"
 
     def _to_operator(self, uuid: str, att) -> str:
         log.info("attendant %s: %s to the operator %s", att.number, uuid, att.operator)
         self._play(uuid, self.prompts.prompt_transfer)
         self._transfer(uuid, att.operator)
-        return "done"
+        return "operator"
 
     def _transfer(self, uuid: str, extension: str) -> None:
         try:
@@ -282,7 +301,7 @@ class AttendantService:
                 raise CallerGone(uuid) from None
             raise AttendantError(f"transfer of {uuid} to {extension}: {e}") from None
 
-    def _to_voicemail(self, uuid: str, box: str) -> None:
+    def _to_voicemail(self, uuid: str, box: str) -> str:
         """The box's voicemail, the way park's `voicemail:<box>` fallback sends a call there."""
         domain = self.domain or users_domain(self.config, self.esl, log, "attendant")
         self.domain = domain
@@ -291,18 +310,19 @@ class AttendantService:
             self.esl.uuid_transfer_inline(uuid, ["answer", ("voicemail", f"default {domain} {box}")])
         except EslError as e:
             raise AttendantError(f"voicemail transfer of {uuid} to {box}: {e}") from None
+        return "voicemail"
 
-    def _give_up(self, uuid: str, att) -> None:
+    def _give_up(self, uuid: str, att) -> str:
         """`retries` failed inputs: the operator, or the goodbye prompt and a hang-up."""
         if att.on_failure == "operator" and att.operator:
-            self._to_operator(uuid, att)
-            return
+            return self._to_operator(uuid, att)
         log.info("attendant %s: %s disconnected after %d failed inputs", att.number, uuid, att.retries)
         self._play(uuid, self.prompts.prompt_goodbye)
         try:
             self.esl.hangup(uuid)
         except EslError:
             pass
+        return "disconnected"
 
     # -- (re)connect --------------------------------------------------------------------------
     def on_connect(self) -> None:

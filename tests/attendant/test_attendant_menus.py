@@ -46,6 +46,9 @@ def test_a_voicemail_key_leaves_a_message_in_that_box(sim, attendant):
 
 
 def test_star_repeats_the_menu_and_zero_is_the_operator(sim, attendant):
+    from fscontrol import metrics
+    to_operator = metrics.attendant_outcomes.labels(MAIN, "operator")
+    before = to_operator._value.get()
     ctl = attendant(OPEN)
     greeting = _menu(ctl, "business_hours").greeting
     erin, dave = sim.phones("1005", "1004")
@@ -57,6 +60,7 @@ def test_star_repeats_the_menu_and_zero_is_the_operator(sim, attendant):
     assert ctl.config.attendant.prompt_invalid not in erin.played(call)
     erin.send_dtmf("0")
     erin.wait_connected(to="1004", timeout=10)
+    assert to_operator._value.get() == before + 1
     erin.hangup()
     dave.wait_idle()
 
