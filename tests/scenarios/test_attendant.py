@@ -87,24 +87,24 @@ def test_a_holiday_without_a_menu_plays_the_after_hours_one(backend, attendant_c
 
 
 def test_each_attendant_decides_in_its_own_zone(backend, attendant_controller):
-    """15:30 UTC on Monday 2026-03-09: 16:30 in Berlin (open), 11:30 in New York, the day after
-    its spring change (open; on last week's UTC-5 it would be 10:30 all the same, so also
-    14:30 UTC = 09:30 EDT, which UTC-5 would call 08:30: closed)."""
-    ctl = attendant_controller(at("2026-03-09 13:30", NEW_YORK))  # 17:30 UTC: 18:30 Berlin
+    """Monday 2026-03-09, the day after New York's change to summer time (Berlin changes three
+    weeks later): 13:30 EDT is 17:30 UTC and 18:30 in Berlin: Sales open, Main closed. 09:30 EDT
+    is 13:30 UTC and 14:30 in Berlin: both open (New York on its winter offset would be 08:30:
+    closed)."""
+    ctl = attendant_controller(at("2026-03-09 13:30", NEW_YORK))
     erin = backend.phone("1005")
-    call = erin.dial(SALES)
-    _hears_greeting(erin, call, _greeting(ctl, SALES, "business_hours"))
-    erin.hangup()
-    erin.wait_idle()
-    call = erin.dial(MAIN)
-    _hears_greeting(erin, call, _greeting(ctl, MAIN, "after_hours"))
-    erin.hangup()
-    erin.wait_idle()
+
+    def menu_heard(number, menu):
+        call = erin.dial(number)
+        _hears_greeting(erin, call, _greeting(ctl, number, menu))
+        erin.hangup()
+        erin.wait_idle()
+
+    menu_heard(SALES, "business_hours")
+    menu_heard(MAIN, "after_hours")
     ctl.clock.set(at("2026-03-09 09:30", NEW_YORK))
-    call = erin.dial(SALES)
-    _hears_greeting(erin, call, _greeting(ctl, SALES, "business_hours"))
-    erin.hangup()
-    erin.wait_idle()
+    menu_heard(SALES, "business_hours")
+    menu_heard(MAIN, "business_hours")
 
 
 def _said(played, digits):
