@@ -95,7 +95,10 @@ class AttendantService:
         def fill(m):
             name = m.group(1)
             if name not in self._globals:
-                self._globals[name] = self.esl.global_getvar(name)
+                try:
+                    self._globals[name] = self.esl.global_getvar(name)
+                except EslError as e:
+                    raise AttendantError(f"could not ask the switch for $${{{name}}}: {e}") from None
             return self._globals[name]
         return _GLOBAL.sub(fill, path)
 
@@ -172,10 +175,10 @@ class AttendantService:
         if len(d) == 1:
             if d == "0":
                 return self._to_operator(uuid, att) if att.operator else "failed"
-            if d == "*":
-                return "again"
             if d == menu.dial_by_name:
                 return self._dial_by_name(uuid, att)
+            if d == "*":
+                return "again"
             if d in keys:
                 return self._key_action(uuid, att, keys[d])
             return "failed"
