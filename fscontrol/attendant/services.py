@@ -7,10 +7,11 @@ operator or away.
 One greenlet per call (fscontrol.flows). Every read is one `play_and_get_digits` with one try:
 the controller counts failures itself, so timeouts, unknown keys and unknown extensions share
 one retry count. A read reports its outcome in the variables of its CHANNEL_EXECUTE_COMPLETE:
-`fscontrol_attendant_input` holds the digits (the switch clears it first), else `read_result`
-says "success" when only the terminator # was pressed and "timeout" when nothing was
-(switch_ivr_read in switch_ivr_play_say.c; `read_terminator_used` is never cleared by the
-switch, so it is not trusted).
+`fscontrol_attendant_input` holds the digits (the switch clears it first); with none, # alone
+was pressed when `read_terminator_used` is "#" (the switch never clears it, so the controller
+unsets it before each read) or `read_result` is "success" (a # that was the only key to read is
+dropped without being recorded as the terminator), and nothing was pressed otherwise
+(switch_ivr_read in switch_ivr_play_say.c).
 """
 
 from __future__ import annotations
@@ -248,9 +249,16 @@ class AttendantService:
         prompt = "silence" if prompt == "silence" else self.sound(prompt)
         args = " ".join(str(a) for a in (0, max_digits, 1, att.timeout * 1000, "#", prompt,
                                          SILENT_INVALID, INPUT_VAR, ".+", att.digit_timeout_ms))
+        # the switch sets read_terminator_used when # ends a read but never clears it: a stale
+        # one would make the next timeout look like # (and, with min 0, end it early)
+        self._setvar(uuid, "read_terminator_used", None)
         event = self._execute(uuid, "play_and_get_digits", args)
         digits = event.var(INPUT_VAR) or ""
-        return Input(digits, pound=not digits and event.var("read_result") == "success")
+        # "#" alone: it ended the read (read_terminator_used), or, with one key to read, it was
+        # that key and switch_ivr_read dropped it (no terminator recorded, read_result success)
+        pound = not digits and (event.var("read_terminator_used") == "#"
+                                or event.var("read_result") == "success")
+        return Input(digits, pound=pound)
 
     def _execute(self, uuid: str, app: str, arg: str):
         try:
