@@ -24,9 +24,12 @@ class AttendantFeature:
         self.service = None
 
     def attach(self, controller) -> None:
+        """After Call Park (build() attaches it first): voicemail keys take park's path."""
         from .handlers import AttendantHandlers
         from .services import AttendantService
-        self.service = AttendantService(controller.config, controller.esl, self.clock)
+        park = controller.feature("park")
+        voicemail = getattr(getattr(park, "service", None), "send_to_voicemail", None)
+        self.service = AttendantService(controller.config, controller.esl, self.clock, voicemail)
         AttendantHandlers(self.service).attach(controller.esl)
 
     def stop(self) -> None:

@@ -61,10 +61,12 @@ class Input:
 
 class AttendantService:
     """Runs auto attendant menus. `clock` returns the current instant (an aware datetime); tests
-    freeze it, the schedule is decided on it at each call."""
+    freeze it, the schedule is decided on it at each call. `voicemail(uuid, box)` sends a call
+    to a mailbox (the park service's `send_to_voicemail`)."""
 
-    def __init__(self, config, esl, clock=None):
+    def __init__(self, config, esl, clock=None, voicemail=None):
         self.config = config
+        self.voicemail = voicemail   # (uuid, box) -> None: park's voicemail path, when it runs
         self.prompts = config.attendant
         self.esl = esl
         self.clock = clock or utc_now
@@ -313,11 +315,16 @@ class AttendantService:
             raise AttendantError(f"transfer of {uuid} to {extension}: {e}") from None
 
     def _to_voicemail(self, uuid: str, box: str) -> str:
-        """The box's voicemail, the way park's `voicemail:<box>` fallback sends a call there."""
-        domain = self.domain or users_domain(self.config, self.esl, log, "attendant")
-        self.domain = domain
+        """The box's voicemail by the path park's `voicemail:<box>` fallback takes (the park
+        service's, when Call Park runs beside the attendant as in `fscontrol run`; else the same
+        transfer to mod_voicemail that fallback makes without fscontrol's voicemail)."""
         log.info("attendant: %s to voicemail box %s", uuid, box)
         try:
+            if self.voicemail is not None:
+                self.voicemail(uuid, box)
+                return "voicemail"
+            domain = self.domain or users_domain(self.config, self.esl, log, "attendant")
+            self.domain = domain
             self.esl.uuid_transfer_inline(uuid, ["answer", ("voicemail", f"default {domain} {box}")])
         except EslError as e:
             raise AttendantError(f"voicemail transfer of {uuid} to {box}: {e}") from None

@@ -122,3 +122,32 @@ def test_a_call_waiting_at_the_attendant_while_the_controller_was_away_gets_its_
           message=str(erin.played()))
     erin.hangup()
     erin.wait_idle()
+
+
+def test_with_call_park_running_a_voicemail_key_takes_parks_voicemail_path(sim, database):
+    """As `fscontrol run` wires it (Call Park attached first): the attendant's voicemail keys go
+    through the park service's `send_to_voicemail`, the path of a `voicemail:<box>` fallback."""
+    from attendantrig import FrozenClock
+    from fscontrol.attendant import AttendantFeature
+    from fscontrol.controller import Controller, make_client
+    from fscontrol.park import ParkFeature
+    from parkrig import migrate
+    migrate(database)
+    esl = make_client(sim.config, connect_timeout=2, command_timeout=5, heartbeat_interval=None,
+                      backoff=(0.02, 0.2))
+    controller = Controller(sim.config, database, esl)
+    controller.features += [ParkFeature("ctl-attendant"), AttendantFeature(FrozenClock(OPEN))]
+    controller.start()
+    try:
+        assert esl.wait_connected(5)
+        service = controller.feature("attendant").service
+        assert service.voicemail == controller.feature("park").service.send_to_voicemail
+        erin = sim.phone("1005")
+        erin.dial(MAIN)
+        erin.wait_hearing("tone", 10)
+        erin.send_dtmf("4")                              # voicemail:1001
+        erin.wait_hearing("recording", 10)
+        erin.hangup()
+        until(lambda: ("1001", "1005") in sim.sim.voicemails, 5, message=str(sim.sim.voicemails))
+    finally:
+        controller.stop()
