@@ -19,7 +19,7 @@ attendant_calls = Counter("fscontrol_attendant_calls", "calls answered by an aut
                           "attendant and menu (business_hours, after_hours, holiday)",
                           ["attendant", "menu"], registry=REGISTRY)
 attendant_outcomes = Counter("fscontrol_attendant_outcomes", "how auto attendant calls left the "
-                             "menu (extension, voicemail, operator, disconnected, hung_up, error)",
+                             "menu (put_through, voicemail, operator, disconnected, hung_up, error)",
                              ["attendant", "outcome"], registry=REGISTRY)
 database_errors = Counter("fscontrol_database_errors", "database operations that failed",
                           ["feature"], registry=REGISTRY)

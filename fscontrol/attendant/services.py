@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -27,6 +28,7 @@ from ..flows import Flows, users_domain
 from .directory import Directory
 from .errors import AttendantError, CallerGone
 from .schedule import Schedule
+from .states import ALLOWED, AttendantCall, State
 
 log = logging.getLogger("fscontrol.attendant")
 
@@ -35,8 +37,6 @@ INPUT_VAR = "fscontrol_attendant_input"
 SILENT_INVALID = "silence_stream://100"
 # longest a greeting or an announcement may take before the controller stops waiting for it
 MEDIA_WAIT = 600.0
-# where a call can leave the menu to (the outcomes counted in metrics.attendant_outcomes)
-LEFT = frozenset({"extension", "operator", "voicemail"})
 # playback_terminators naming every key ("any" is newer than some 1.10 builds' on_dtmf)
 ALL_KEYS = "1234567890*#"
 _GLOBAL = re.compile(r"\$\$\{([A-Za-z0-9_]+)\}")
@@ -77,6 +77,8 @@ class AttendantService:
         self.longest_extension = max((len(e) for e in self.users), default=1)
         self.flows = Flows(log, "attendant", (AttendantError,))
         self.handling: set[str] = set()
+        self.calls: dict[str, AttendantCall] = {}   # calls in a menu now, by channel uuid
+        self.finished: deque[AttendantCall] = deque(maxlen=100)   # the last calls that left
         self._globals: dict[str, str] = {}
         self.domain = ""
 
@@ -113,11 +115,10 @@ class AttendantService:
         try:
             self._run(uuid, number)
         except (CallerGone, ChannelGone):
-            log.info("attendant: %s left during the menu", uuid)
-            self._outcome(number, "hung_up")
+            self._left(uuid, State.HUNG_UP)
         except AttendantError as e:
             log.error("attendant %s: %s; disconnecting the call", number, e)
-            self._outcome(number, "error")
+            self._left(uuid, State.DISCONNECTED, reason="error")
             try:
                 self._play(uuid, self.prompts.prompt_goodbye)
                 self.esl.hangup(uuid)
@@ -125,106 +126,125 @@ class AttendantService:
                 pass
         finally:
             self.handling.discard(uuid)
+            call = self.calls.pop(uuid, None)
+            if call is not None:
+                self.finished.append(call)
 
-    @staticmethod
-    def _outcome(number: str, outcome: str) -> None:
-        metrics.attendant_outcomes.labels(number, outcome).inc()
+    def _left(self, uuid: str, to: State, **details) -> None:
+        """The call left the attendant: its last transition, counted in the outcome metric."""
+        call = self.calls.get(uuid)
+        if call is None or call.state.terminal:
+            return
+        if to not in ALLOWED.get(call.state, ()):   # e.g. hung up while an announcement played
+            to = State.HUNG_UP if to is State.HUNG_UP else State.DISCONNECTED
+        call.transition(to, **details)
+        outcome = "error" if details.get("reason") == "error" else to.value
+        metrics.attendant_outcomes.labels(call.attendant, outcome).inc()
 
     def _run(self, uuid: str, number: str) -> None:
         att = self.attendants[number]
-        menu = self._decide(uuid, att)
-        failures = 0
-        while True:
+        kind, menu = self._decide(uuid, att)
+        call = self.calls[uuid] = AttendantCall(uuid, att.number, kind, self.clock())
+        while not call.state.terminal:
             got = self._read(uuid, att, menu.greeting, self._menu_digits(menu))
-            outcome = self._act(uuid, att, menu, got)
-            if outcome in LEFT:
-                self._outcome(att.number, outcome)
-                return
-            if isinstance(outcome, tuple):          # ("attendant", number): another menu
-                att = self.attendants[outcome[1]]
-                menu, failures = self._decide(uuid, att), 0
-                continue
-            if outcome == "failed":
-                failures += 1
-                if failures >= att.retries:
-                    self._outcome(att.number, self._give_up(uuid, att))
+            outcome = self._act(call, att, menu, got)
+            if isinstance(outcome, str) and outcome.startswith("attendant:"):
+                att = self.attendants[outcome.split(":", 1)[1]]
+                kind, menu = self._decide(uuid, att)
+                call.transition(State.MENU, attendant=att.number, menu=kind)
+                call.attendant, call.menu, call.failures = att.number, kind, 0
+            elif outcome == "failed":
+                call.failures += 1
+                if call.failures >= att.retries:
+                    self._give_up(call, att)
                     return
                 if not got.timed_out:
                     self._play(uuid, self.prompts.prompt_invalid)
+                if call.state is not State.MENU:
+                    call.transition(State.MENU, failures=call.failures)
             # "again": the menu once more (after an announcement, or * to hear it again)
 
     def _decide(self, uuid: str, att):
         decision = self.schedules[att.number].decide(self.clock())
         metrics.attendant_calls.labels(att.number, decision.kind).inc()
-        log.info("attendant %s: %s menu for %s (%s %s)", att.number, decision.kind, uuid,
-                 decision.local.strftime("%Y-%m-%d %H:%M %Z"),
-                 decision.holiday and f"holiday {decision.holiday}" or "")
-        return decision.menu
+        log.info("attendant %s: %s menu for %s (%s%s)", att.number, decision.kind, uuid,
+                 decision.local.strftime("%a %Y-%m-%d %H:%M %Z"),
+                 f", holiday {decision.holiday}" if decision.holiday else "")
+        return decision.kind, decision.menu
 
     def _menu_digits(self, menu) -> int:
         return self.longest_extension if menu.dial_by_extension == "direct" else 1
 
-    def _act(self, uuid: str, att, menu, got: Input):
-        """What the caller's input at a menu does: one of LEFT (the call left the attendant:
-        where to), "again", "failed", or ("attendant", number)."""
+    def _act(self, call: AttendantCall, att, menu, got: Input) -> str:
+        """What the caller's input at a menu does: "done" (the call left the attendant),
+        "again", "failed" (a failed input), or "attendant:<number>" (that one's menu next)."""
+        uuid = call.uuid
         if got.timed_out:
             return "failed"
         if got.pound:
             if menu.dial_by_extension == "off":
                 return "failed"
-            return self._dial_by_extension(uuid, att)
+            return self._dial_by_extension(call)
         keys = dict(menu.keys)
         d = got.digits
         if len(d) == 1:
             if d == "0":
-                return self._to_operator(uuid, att) if att.operator else "failed"
+                return self._to_operator(call, att) if att.operator else "failed"
             if d == menu.dial_by_name:
-                return self._dial_by_name(uuid, att)
+                return self._dial_by_name(call)
             if d == "*":
                 return "again"
             if d in keys:
-                return self._key_action(uuid, att, keys[d])
+                return self._key_action(call, att, keys[d])
             return "failed"
         if menu.dial_by_extension == "direct" and d in self.users:
-            return self._put_through(uuid, d)
+            return self._put_through(call, d)
+        log.info("attendant %s: %s dialled %r, not a user", att.number, uuid, d)
         return "failed"
 
-    def _key_action(self, uuid: str, att, action: str):
+    def _key_action(self, call: AttendantCall, att, action: str) -> str:
         kind, _, arg = action.partition(":")
         if kind == "extension":
-            return self._put_through(uuid, arg)
+            return self._put_through(call, arg)
         if kind == "attendant":
-            return ("attendant", arg)
+            return action
         if kind == "announcement":
-            self._play(uuid, arg)
+            call.transition(State.ANNOUNCEMENT, file=arg)
+            self._play(call.uuid, arg)
+            call.transition(State.MENU)
             return "again"
         if kind == "voicemail":
-            return self._to_voicemail(uuid, arg)
+            return self._to_voicemail(call, arg)
         if action == "operator":
-            return self._to_operator(uuid, att)
+            return self._to_operator(call, att)
         raise AttendantError(f"attendant {att.number}: unknown key action {action!r}")
 
-    def _dial_by_extension(self, uuid: str, att):
-        got = self._read(uuid, att, self.prompts.prompt_extension, self.longest_extension)
+    def _dial_by_extension(self, call: AttendantCall) -> str:
+        call.transition(State.EXTENSION)
+        att = self.attendants[call.attendant]
+        got = self._read(call.uuid, att, self.prompts.prompt_extension, self.longest_extension)
         if got.digits in self.users:
-            return self._put_through(uuid, got.digits)
+            return self._put_through(call, got.digits)
         if not got.timed_out:
-            log.info("attendant %s: %s dialled %r, not a user", att.number, uuid, got.digits)
+            log.info("attendant %s: %s dialled %r, not a user", att.number, call.uuid, got.digits)
         return "failed"
 
-    def _dial_by_name(self, uuid: str, att):
-        got = self._read(uuid, att, self.prompts.prompt_name, 10)
+    def _dial_by_name(self, call: AttendantCall) -> str:
+        call.transition(State.NAME)
+        att = self.attendants[call.attendant]
+        got = self._read(call.uuid, att, self.prompts.prompt_name, 10)
         found = self.directory.matches(got.digits)
-        log.info("attendant %s: name keys %r match %s", att.number, got.digits,
+        log.info("attendant %s: %s name keys %r match %s", att.number, call.uuid, got.digits,
                  [ext for ext, _ in found] or "nobody")
         if not found:
             return "failed"
         if len(found) == 1:
-            return self._put_through(uuid, found[0][0], announce=True)
+            return self._put_through(call, found[0][0], announce=True)
         choices = found[:9]
-        pick = self._offer(uuid, choices) or self._read(uuid, att, "silence", 1).digits
+        call.transition(State.CHOOSING, among=",".join(ext for ext, _ in choices))
+        pick = self._offer(call.uuid, choices) or self._read(call.uuid, att, "silence", 1).digits
         if pick.isdigit() and 1 <= int(pick) <= len(choices):
-            return self._put_through(uuid, choices[int(pick) - 1][0], announce=True)
+            return self._put_through(call, choices[int(pick) - 1][0], announce=True)
         return "failed"
 
     def _offer(self, uuid: str, choices) -> str:
@@ -235,8 +255,9 @@ class AttendantService:
         self._setvar(uuid, "playback_terminators", ALL_KEYS)
         try:
             for n, (ext, _name) in enumerate(choices, 1):
-                for pressed in (self._play(uuid, self.prompts.prompt_choice),
-                                self._say(uuid, str(n)), self._say(uuid, ext)):
+                for part in (lambda: self._play(uuid, self.prompts.prompt_choice),
+                             lambda: self._say(uuid, str(n)), lambda: self._say(uuid, ext)):
+                    pressed = part()
                     if pressed:
                         return pressed
             return ""
@@ -290,21 +311,21 @@ class AttendantService:
                 raise CallerGone(uuid) from None
             log.warning("attendant: setvar %s on %s: %s", name, uuid, e)
 
-    def _put_through(self, uuid: str, extension: str, announce: bool = False) -> str:
+    def _put_through(self, call: AttendantCall, extension: str, announce: bool = False) -> str:
         """To a user's extension in the users' context (their call handling, voicemail on no
         answer, applies as to any call); `announce`: say the extension first."""
-        log.info("attendant: %s put through to %s", uuid, extension)
-        self._play(uuid, self.prompts.prompt_transfer)
+        self._play(call.uuid, self.prompts.prompt_transfer)
         if announce:
-            self._say(uuid, extension)
-        self._transfer(uuid, extension)
-        return "extension"
+            self._say(call.uuid, extension)
+        self._transfer(call.uuid, extension)
+        self._left(call.uuid, State.PUT_THROUGH, extension=extension)
+        return "done"
 
-    def _to_operator(self, uuid: str, att) -> str:
-        log.info("attendant %s: %s to the operator %s", att.number, uuid, att.operator)
-        self._play(uuid, self.prompts.prompt_transfer)
-        self._transfer(uuid, att.operator)
-        return "operator"
+    def _to_operator(self, call: AttendantCall, att, reason: str = "") -> str:
+        self._play(call.uuid, self.prompts.prompt_transfer)
+        self._transfer(call.uuid, att.operator)
+        self._left(call.uuid, State.OPERATOR, extension=att.operator, reason=reason)
+        return "done"
 
     def _transfer(self, uuid: str, extension: str) -> None:
         try:
@@ -314,33 +335,37 @@ class AttendantService:
                 raise CallerGone(uuid) from None
             raise AttendantError(f"transfer of {uuid} to {extension}: {e}") from None
 
-    def _to_voicemail(self, uuid: str, box: str) -> str:
+    def _to_voicemail(self, call: AttendantCall, box: str) -> str:
         """The box's voicemail by the path park's `voicemail:<box>` fallback takes (the park
         service's, when Call Park runs beside the attendant as in `fscontrol run`; else the same
         transfer to mod_voicemail that fallback makes without fscontrol's voicemail)."""
-        log.info("attendant: %s to voicemail box %s", uuid, box)
+        uuid = call.uuid
         try:
             if self.voicemail is not None:
                 self.voicemail(uuid, box)
-                return "voicemail"
-            domain = self.domain or users_domain(self.config, self.esl, log, "attendant")
-            self.domain = domain
-            self.esl.uuid_transfer_inline(uuid, ["answer", ("voicemail", f"default {domain} {box}")])
+            else:
+                domain = self.domain or users_domain(self.config, self.esl, log, "attendant")
+                self.domain = domain
+                self.esl.uuid_transfer_inline(uuid, ["answer", ("voicemail",
+                                                                f"default {domain} {box}")])
         except EslError as e:
+            if uuid not in self.esl.registry:
+                raise CallerGone(uuid) from None
             raise AttendantError(f"voicemail transfer of {uuid} to {box}: {e}") from None
-        return "voicemail"
+        self._left(uuid, State.VOICEMAIL, box=box)
+        return "done"
 
-    def _give_up(self, uuid: str, att) -> str:
+    def _give_up(self, call: AttendantCall, att) -> None:
         """`retries` failed inputs: the operator, or the goodbye prompt and a hang-up."""
         if att.on_failure == "operator" and att.operator:
-            return self._to_operator(uuid, att)
-        log.info("attendant %s: %s disconnected after %d failed inputs", att.number, uuid, att.retries)
-        self._play(uuid, self.prompts.prompt_goodbye)
+            self._to_operator(call, att, reason=f"{call.failures} failed inputs")
+            return
+        self._play(call.uuid, self.prompts.prompt_goodbye)
         try:
-            self.esl.hangup(uuid)
+            self.esl.hangup(call.uuid)
         except EslError:
             pass
-        return "disconnected"
+        self._left(call.uuid, State.DISCONNECTED, reason=f"{call.failures} failed inputs")
 
     # -- (re)connect --------------------------------------------------------------------------
     def on_connect(self) -> None:

@@ -109,6 +109,11 @@ def test_dial_by_name_finding_nobody_counts_as_a_failed_input(sim, attendant):
     erin.send_dtmf("999#")                 # nobody's name starts with W/X/Y/Z three times
     until(lambda: p.prompt_invalid in erin.played(call), 10)
     erin.wait_connected(to="1004", timeout=15)     # then one timeout: 2 failures, the operator
+    service = ctl.feature.service
+    call = until(lambda: next((c for c in service.finished if c.state.value == "operator"), None))
+    assert [(a.value, b.value) for a, b, _ in call.history] == [
+        ("menu", "dial_by_name"), ("dial_by_name", "menu"), ("menu", "operator")]
+    assert call.history[-1][2] == {"extension": "1004", "reason": "2 failed inputs"}
     erin.hangup()
     dave.wait_idle()
 

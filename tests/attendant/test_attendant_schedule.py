@@ -140,3 +140,16 @@ def test_a_fixed_utc_offset_as_in_a_dialplan_tz_offset_is_wrong_half_the_year():
 def test_a_naive_instant_is_refused():
     with pytest.raises(ValueError, match="aware"):
         Schedule(attendant("Europe/Berlin")).decide(dt.datetime(2026, 3, 30, 9, 0))
+
+
+def test_the_call_states_refuse_a_move_the_flow_does_not_have():
+    from fscontrol.attendant.states import AttendantCall, IllegalTransition, State
+    call = AttendantCall("u1", "8000", BUSINESS, dt.datetime.now(UTC))
+    call.transition(State.NAME)
+    call.transition(State.CHOOSING, among="1004,1005")
+    with pytest.raises(IllegalTransition):
+        call.transition(State.VOICEMAIL)
+    call.transition(State.PUT_THROUGH, extension="1005")
+    assert call.state.terminal
+    with pytest.raises(IllegalTransition):
+        call.transition(State.MENU)
