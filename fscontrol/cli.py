@@ -81,9 +81,14 @@ def cmd_check(args) -> int:
               f"be rung back")
     if not config.ranges("park"):
         print(f'{args.file}: warning: no [[orbits]] of kind "park": no call can be parked')
+    for i, a in enumerate(config.attendants):
+        if not any(getattr(a.hours, day) for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")):
+            print(f"{args.file}: warning: attendants[{i}] ({a.number}) has no [hours]: it always "
+                  f"plays the after-hours menu")
     orbits = sum(r.numbers.size for r in config.ranges("park"))
+    attendants = f", {len(config.attendants)} auto attendant(s)" if config.attendants else ""
     print(f"{args.file}: ok — {len(config.users)} users, {len(config.ranges('park'))} park "
-          f"range(s) with {orbits} orbits, {len(config.pickup_groups)} pickup group(s)")
+          f"range(s) with {orbits} orbits, {len(config.pickup_groups)} pickup group(s){attendants}")
     return 0
 
 

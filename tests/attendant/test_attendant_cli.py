@@ -34,3 +34,13 @@ def test_an_instant_without_offset_or_an_unknown_attendant_is_one_line_exit_2():
     assert r.returncode == 2 and "names no UTC offset" in r.stderr and len(r.stderr.splitlines()) == 1
     r = fscontrol("attendant-schedule", "--config", LIVE, "8009")
     assert r.returncode == 2 and "no attendant 8009" in r.stderr
+
+
+def test_check_counts_attendants_and_warns_of_one_that_is_never_open(tmp_path):
+    site = tmp_path / "site.toml"
+    site.write_text('[[users]]\nextension = "1001"\n[[attendants]]\nnumber = "8000"\n'
+                    'time_zone = "Europe/Berlin"\non_failure = "disconnect"\n')
+    r = fscontrol("check", str(site))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "attendants[0] (8000) has no [hours]: it always plays the after-hours menu" in r.stdout
+    assert r.stdout.rstrip().endswith("1 auto attendant(s)")
