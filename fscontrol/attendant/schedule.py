@@ -1,10 +1,13 @@
 """Which menu an auto attendant plays at an instant: a holiday's, the business-hours one or the
 after-hours one, decided on the wall clock of the attendant's own IANA zone.
 
-The decision is taken by the controller when the call arrives, not by the dialplan: FreeSWITCH's
-`wday`/`hour`/`time-of-day` conditions read the switch's local clock (or a fixed `tz-offset`,
-which is wrong for half of every year in a zone with summer time), so a switch in UTC answering
-for Berlin and New York would open an hour early or late around each change. Here an instant
+The decision is taken by the controller when the call arrives, not by the dialplan
+(switch_xml.c, switch_xml_std_datetime_check): `wday`/`hour`/`time-of-day` read the switch's
+clock unless the channel has a fixed `tod_tz_offset`/`tz-offset` (wrong for half of every year
+in a zone with summer time) or a `timezone` name from the switch's timezones.conf.xml, and
+`date-time` (holiday ranges) is compared in the switch's local time whatever `timezone` says
+(switch_fulldate_cmp), so a switch in UTC answering for Berlin and New York would open an hour
+early or late around each change, or keep a holiday an hour too long. Here an instant
 (an aware datetime, any zone) is turned into the attendant's local date and time with zoneinfo,
 which knows every transition; the switch's zone and the controller's never enter into it.
 
