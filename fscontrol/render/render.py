@@ -52,6 +52,8 @@ def _view(config: Config) -> dict:
         "park_ranges": [_range_view(r) for r in config.ranges("park")],
         "pickup_ranges": [_range_view(r) for r in config.ranges("pickup")],
         "music_classes": config.music_classes,
+        "attendants": [{"number": a.number, "expression": _exact(a.number)}
+                       for a in config.attendants],
     }
     if users:
         users_re = set_regex(users)
