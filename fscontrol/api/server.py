@@ -1,0 +1,61 @@
+"""The HTTP server: gevent's WSGI server in the controller's own hub (no thread, no second
+loop), serving fscontrol.api.app on `[api] listen`."""
+
+from __future__ import annotations
+
+import logging
+
+from gevent.pywsgi import LoggingLogAdapter, WSGIHandler, WSGIServer
+
+from .listen import parse_listen
+
+log = logging.getLogger("fscontrol.api")
+
+IO_TIMEOUT = 30.0    # seconds one read or write may block (a stalled client is then cut off)
+
+
+class _Handler(WSGIHandler):
+    def handle(self):
+        self.socket.settimeout(IO_TIMEOUT)
+        super().handle()
+
+
+class ApiServer:
+    """`ApiServer(config, database).start()`; set `.controller` while this process is active."""
+
+    def __init__(self, config, database, listen: str | None = None):
+        from .app import create_app
+        from .context import ApiContext
+        self.context = ApiContext(config, database)
+        self.app = create_app(self.context)
+        host, port, _ = parse_listen(listen or config.api.listen, any_port=True)
+        self.server = WSGIServer(
+            (host, port), self.app, handler_class=_Handler,
+            log=LoggingLogAdapter(logging.getLogger("fscontrol.api.access"), logging.DEBUG),
+            error_log=LoggingLogAdapter(logging.getLogger("fscontrol.api.server"), logging.WARNING))
+
+    @property
+    def controller(self):
+        return self.context.controller
+
+    @controller.setter
+    def controller(self, controller) -> None:
+        self.context.controller = controller
+
+    @property
+    def port(self) -> int:
+        return self.server.server_port
+
+    @property
+    def url(self) -> str:
+        host = self.server.server_host
+        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+
+    def start(self) -> "ApiServer":
+        self.server.start()
+        log.info("HTTP API listening on %s/api/v1", self.url)
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self.server.stop(timeout=timeout)
+        self.context.tokens.close()
