@@ -207,3 +207,47 @@ def api_site(migrated, base_config):  # noqa: F811
         api.stop(timeout=1)
         site.stop()
         site.switch.stop()
+
+
+class SseReader:
+    """Reads a text/event-stream response in a greenlet: `events` holds (id, kind, data) in order,
+    `comments` the comment lines (heartbeats)."""
+
+    def __init__(self, client, path="/api/v1/events", last_id=None, **kwargs):
+        import gevent
+        import json
+        headers = {"Last-Event-ID": str(last_id)} if last_id is not None else {}
+        self.response = client.get(path, stream=True, headers=headers, timeout=30, **kwargs)
+        self.events, self.comments = [], []
+        self._json = json
+        self.greenlet = gevent.spawn(self._read)
+
+    def _read(self):
+        event = {}
+        try:
+            for raw in self.response.iter_lines(decode_unicode=True):
+                line = raw if isinstance(raw, str) else raw.decode()
+                if line == "":
+                    if "data" in event:
+                        self.events.append((int(event["id"]) if "id" in event else None,
+                                            event.get("event", "message"),
+                                            self._json.loads(event["data"])))
+                    event = {}
+                elif line.startswith(":"):
+                    self.comments.append(line[1:].strip())
+                else:
+                    name, _, value = line.partition(":")
+                    event[name] = value[1:] if value.startswith(" ") else value
+        except Exception:       # the stream was closed under us (close(), server stop)
+            pass
+
+    def kinds(self):
+        return [k for _, k, _ in self.events]
+
+    @property
+    def last_id(self):
+        return next((i for i, _, _ in reversed(self.events) if i is not None), None)
+
+    def close(self):
+        self.greenlet.kill(block=True)      # first: closing under a reading greenlet is refused
+        self.response.close()
