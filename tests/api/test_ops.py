@@ -196,3 +196,15 @@ def test_run_serves_the_api_active_and_standby_with_cli_tokens(tmp_path, migrate
         for proc in procs:
             assert proc.wait(timeout=15) == 0
         switch.stop()
+
+
+def test_a_request_does_not_wait_for_a_delayed_ack(api_site):
+    """pywsgi writes headers and body apart: without TCP_NODELAY every response on a kept-alive
+    connection waited ~40 ms for the client's delayed ACK (measured: p50 44 ms, 1 ms with it)."""
+    import time
+    times = []
+    for _ in range(30):
+        started = time.perf_counter()
+        assert api_site.alice.get("/api/v1/calls").status_code == 200
+        times.append(time.perf_counter() - started)
+    assert sorted(times)[len(times) // 2] < 0.02, sorted(times)
