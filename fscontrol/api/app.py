@@ -37,8 +37,8 @@ def error_response(e: RequestError) -> Response:
 
 
 def _field(loc) -> str | None:
-    parts = [str(p) for p in loc if not isinstance(p, int) or p]
-    return ".".join(str(p) for p in loc) if parts else None
+    """pydantic's error location as a field path: ("peer", "number") -> "peer.number"."""
+    return ".".join(str(p) for p in loc) if loc else None
 
 
 def validation_error(e: ValidationError) -> Response:
@@ -71,10 +71,10 @@ def as_request_error(e: BaseException) -> RequestError:
     if isinstance(e, DatabaseDown):
         return errors.DatabaseUnavailable(str(e))
     status = getattr(e, "http_status", None)
-    if isinstance(e, FscontrolError) and status:   # park's errors carry their status
-        kind = {v: k for k, v in errors.STATUS.items()}.get(status, "internal")
+    if isinstance(e, FscontrolError):   # one line meant for a user; park's carry their status
         err = RequestError(str(e))
-        err.id, err.kind = e.id, kind
+        err.id = e.id
+        err.kind = {v: k for k, v in errors.STATUS.items()}.get(status or 500, "internal")
         return err
     log.exception("api: %s %s failed", request.method, request.path, exc_info=e)
     return errors.Internal("internal error (the controller's log has the details)")

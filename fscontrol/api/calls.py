@@ -10,7 +10,7 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from .app import PREFIX, principal
 from .context import ApiContext
-from .errors import CallNotFound, Forbidden, InvalidField
+from .errors import CallIdTaken, CallNotFound, Forbidden
 from .schemas import (CallList, CallOut, CallPath, CallsQuery, DialIn, Done, ErrorOut, Orbit,
                       PlaceCall, PlacementOut, RoomPath, Transfer)
 
@@ -70,7 +70,7 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
         who = principal()
         user = ctx.known_user(who.acting_for(body.user))
         if body.id is not None and (tracker().get(body.id) or placement_of(body.id)):
-            raise InvalidField(f"id: {body.id} is already a call's id", "id")
+            raise CallIdTaken(f"id: {body.id} is already a call's id", "id")
         placement = cvw().service.place(user, body.destination, callback=body.callback,
                                         call_id=body.id)
         response = jsonify(placement.to_dict())

@@ -44,6 +44,13 @@ class CallNotFound(RequestError):
     kind = "not_found"
 
 
+class CallIdTaken(RequestError):
+    """A client-chosen call id that is already a call's."""
+
+    id = "call_id_taken"
+    kind = "conflict"
+
+
 class UnknownUser(RequestError):
     id = "unknown_user"
     kind = "invalid"

@@ -66,7 +66,7 @@ def test_fuzz_every_operation_no_server_error(api_site):
             except Exception:          # nothing to make invalid in this operation
                 continue
 
-            @settings(max_examples=6, deadline=None, database=None, derandomize=True,
+            @settings(max_examples=20, deadline=None, database=None, derandomize=True,
                       suppress_health_check=list(HealthCheck))
             @given(case=strategy)
             def run(case):

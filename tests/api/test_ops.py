@@ -119,7 +119,8 @@ def site_toml(tmp_path, esl_port, api_port, name):
         "esl_port = 8021", f"esl_port = {esl_port}")
     text = text.replace('conf_dir = "/etc/freeswitch"', f'conf_dir = "{tmp_path}"')
     path = tmp_path / f"{name}.toml"
-    path.write_text(text + f'\n[api]\nlisten = "127.0.0.1:{api_port}"\n')
+    assert "\n[api]\n" in text
+    path.write_text(text.replace("\n[api]\n", f'\n[api]\nlisten = "127.0.0.1:{api_port}"\n'))
     return str(path)
 
 
