@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 CONFIG  ?= fscontrol.toml
 
-.PHONY: test demo run render bench test-live clean
+.PHONY: test demo run render bench bench-live test-live clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,8 +27,15 @@ run: $(STAMP) $(CONFIG)
 render: $(STAMP)
 	$(BIN)/fscontrol render --config fscontrol.example.toml --out dialplan
 
-bench: $(STAMP)
+$(VENV)/.bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $(VENV)/.bench
+
+bench: $(VENV)/.bench
 	$(BIN)/python -m benchmarks
+
+bench-live: $(VENV)/.bench
+	$(BIN)/python -m benchmarks.live
 
 test-live: $(STAMP)
 	PY=$(BIN)/python bash tests/live/run.sh

@@ -6,7 +6,12 @@ Prints the median of several runs for (a) greenswitch's InboundESL with a no-op 
 (b) fscontrol's pipeline (typed events + channel registry + per-channel dispatch), and b/a;
 (c) seconds to load, validate and render 5,000 single-orbit ranges; and (d) pickups per second
 with the p50/p99 latency from the picker's CHANNEL_PARK to the controller's intercept and to the
-picker bridged (benchmarks/pickups.py; needs PostgreSQL: DATABASE_URL, else an embedded one).
+picker bridged (benchmarks/pickups.py; needs PostgreSQL: DATABASE_URL, else an embedded one);
+(e) sustained park/retrieve cycles offered at fixed rates to `fscontrol run` (benchmarks/load.py),
+with decision latency p50/p99, CPU per 1,000 cycles, lost calls and the rate where it breaks.
+
+Everything printed is also written to build/bench/report.txt, with the plot of (e) beside it
+(build/bench/load-latency.png, when matplotlib from the `bench` extra is installed).
 """
 
 from gevent import monkey
@@ -14,6 +19,8 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 import socket  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
@@ -22,7 +29,9 @@ import gevent  # noqa: E402
 import gevent.event  # noqa: E402
 import greenswitch  # noqa: E402
 
-from . import blaster, pickups, ranges  # noqa: E402
+from . import blaster, load, pickups, ranges  # noqa: E402
+
+OUT = Path(__file__).resolve().parents[1] / "build" / "bench"
 
 
 def counter(count: int):
@@ -79,6 +88,21 @@ def measure(fn, count: int, runs: int, commands: int) -> list[float]:
         proc.wait(timeout=10)
 
 
+class Tee:
+    """Print to the terminal and to the report file at once."""
+
+    def __init__(self, stream, path: Path):
+        self.stream, self.file = stream, open(path, "w")
+
+    def write(self, text: str) -> int:
+        self.file.write(text)
+        self.file.flush()
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--events", type=int, default=200_000, help="events per run (default 200,000)")
@@ -89,9 +113,24 @@ def main() -> None:
                         help="pickups per concurrency level in the pickup figure (default 500)")
     parser.add_argument("--concurrency", default="1,10",
                         help="pickups at once, comma-separated levels (default 1,10)")
-    parser.add_argument("--only", choices=("events", "check", "pickup"),
-                        help="run only the event pipeline, the config check or the pickup figure")
+    parser.add_argument("--rates", default="25,50,100,150,200,300,400",
+                        help="offered park/retrieve cycles per second in the load figure, in "
+                             "order; it stops at the first rate past the limit "
+                             "(default 25,50,100,150,200,300,400)")
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="seconds each load rate is offered (default 10)")
+    parser.add_argument("--only", choices=("events", "check", "pickup", "load"),
+                        help="run only the event pipeline, the config check, the pickup or the "
+                             "load figure")
     args = parser.parse_args()
+    try:
+        rates = [float(r) for r in args.rates.split(",")]
+    except ValueError:
+        parser.error(f"--rates: {args.rates!r} is not a comma-separated list of numbers")
+    if any(r <= 0 for r in rates) or args.seconds <= 0:
+        parser.error("--rates and --seconds must be above 0")
+    OUT.mkdir(parents=True, exist_ok=True)
+    sys.stdout = Tee(sys.stdout, OUT / "report.txt")
     try:
         levels = tuple(int(c) for c in args.concurrency.split(","))
     except ValueError:
@@ -102,7 +141,9 @@ def main() -> None:
         ranges.report(args.ranges)
     if args.only in (None, "pickup"):
         pickups.report(levels, args.pickups)
-    if args.only in ("check", "pickup"):
+    if args.only in (None, "load"):
+        load.report(rates, args.seconds, OUT)
+    if args.only in ("check", "pickup", "load"):
         return
     mix = blaster.recorded_events()
     print(f"event mix: {len(mix)} recorded events from tests/fs_traces, cycled to {args.events:,} per run")

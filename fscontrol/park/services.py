@@ -212,10 +212,12 @@ class ParkService:
     def _parked_presence(self, call: ParkedCall) -> None:
         self.presence.publish(call.orbit, True, call.caller_name, call.caller_number)
 
-    def _freed(self, call: ParkedCall, untag: bool = True) -> None:
+    def _freed(self, call: ParkedCall, untag: bool = True, publish: bool = True) -> None:
         """The call left its orbit. Its VAR_PARKED tag goes first, before the switch is told
         where the call goes: a call being retrieved, rung through or sent away is never
-        re-adopted (if the switch cannot be told, the call stays in park, tagged, and is)."""
+        re-adopted (if the switch cannot be told, the call stays in park, tagged, and is).
+        `publish` False: the caller sends the orbit's idle presence itself (after the bridge,
+        off the retriever's path)."""
         self._cancel_timer(call.channel_uuid)
         self.parked.discard(call.channel_uuid)
         if untag:
@@ -223,7 +225,8 @@ class ParkService:
                 self.esl.uuid_setvar(call.channel_uuid, VAR_PARKED)
             except EslError as e:
                 log.info("park: tag of %s not removed: %s", call.channel_uuid, e)
-        self.presence.publish(call.orbit, False)
+        if publish:
+            self.presence.publish(call.orbit, False)
 
     # -- parking ---------------------------------------------------------------------------
     def park(self, request: ParkRequest, deadline_for=None) -> ParkedCall:
@@ -234,8 +237,8 @@ class ParkService:
             with self.locks.hold(request.channel_uuid):
                 call = self.machine.park(request, self.ranges, self.park_config.allocation,
                                          deadline_for or self._deadline_for)
+                self._hold(call)    # what the caller waits for comes first
                 self._mark(call)
-                self._hold(call)
                 self._schedule(call)
         except BaseException:
             self.parked.discard(request.channel_uuid)
@@ -425,7 +428,7 @@ class ParkService:
             self.store.log_event("retrieve_empty", retriever, orbit=orbit)
             self._empty(retriever, orbit)
             return None
-        self._freed(won)
+        self._freed(won, publish=False)
         if call.ringback_uuid:
             self._kill(call.ringback_uuid)
         self._stop_media(won.channel_uuid)
@@ -436,6 +439,7 @@ class ParkService:
             self._repark(won, f"retrieve failed: {e}")
             self._empty(retriever, orbit)
             return None
+        self.presence.publish(won.orbit, False)
         return won
 
     def retrieve_to_phone(self, user: str, orbit: str, uuid: str | None = None) -> str:

@@ -98,7 +98,8 @@ def test_a_channel_tagged_as_parked_whose_row_was_lost_is_re_adopted(make_site, 
     alice, carol = site.switch.register("1001", "Alice"), site.switch.register("1003", "Carol")
     carol.auto_answer()
     orbit = _park_direct(site, alice)
-    alice.wait_hearing("music")                # tagged before the music starts
+    alice.wait_hearing("music")
+    until(lambda: alice.channel.vars.get("fscontrol_parked"), message="never tagged")
     site.crash()
     with site.database.connection() as conn:   # the row is lost while nobody watches
         conn.execute("DELETE FROM parked_calls")
