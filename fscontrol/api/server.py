@@ -15,6 +15,25 @@ log = logging.getLogger("fscontrol.api")
 IO_TIMEOUT = 30.0    # seconds one read or write may block (a stalled client is then cut off)
 
 
+class _Redacted(str):
+    """The Authorization header's value, shown as *** wherever the WSGI environ is printed
+    (gevent prints a request's whole environ when a response fails mid-stream, e.g. a write to a
+    stalled event-stream client timing out)."""
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+    __str__ = str.__str__
+
+
+def without_secrets(app):
+    def application(environ, start_response):
+        if "HTTP_AUTHORIZATION" in environ:
+            environ["HTTP_AUTHORIZATION"] = _Redacted(environ["HTTP_AUTHORIZATION"])
+        return app(environ, start_response)
+    return application
+
+
 class _Handler(WSGIHandler):
     def handle(self):
         self.socket.settimeout(IO_TIMEOUT)
@@ -37,7 +56,7 @@ class ApiServer:
         self.app = create_app(self.context)
         host, port, _ = parse_listen(listen or config.api.listen, any_port=True)
         self.server = WSGIServer(
-            (host, port), self.app, handler_class=_Handler,
+            (host, port), without_secrets(self.app), handler_class=_Handler,
             log=LoggingLogAdapter(logging.getLogger("fscontrol.api.access"), logging.DEBUG),
             error_log=LoggingLogAdapter(logging.getLogger("fscontrol.api.server"), logging.WARNING))
 

@@ -102,3 +102,20 @@ def test_unknown_call_is_404_naming_the_field(api_site):
     r = api_site.alice.get("/api/v1/calls/0d3c4a5e-0000-4000-8000-000000000000")
     assert r.status_code == 404
     assert r.json()["error"] == "call_not_found" and r.json()["field"] == "call_id"
+
+
+def test_the_token_never_shows_where_gevent_prints_a_failed_request(api_site):
+    """A response that fails mid-stream makes gevent print the request's environ: the
+    Authorization header must print as ***."""
+    import gevent
+
+    def start_response(status, headers, exc_info=None):
+        return lambda data: None
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/v1/calls", "SERVER_NAME": "test",
+               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "wsgi.input": None,
+               "HTTP_AUTHORIZATION": f"Bearer {api_site.tokens['alice']}"}
+    body = b"".join(api_site.api.server.application(environ, start_response))
+    printed = gevent.get_hub().format_context(environ) + repr(environ)
+    assert b'"calls"' in body                          # the request was authenticated
+    assert api_site.tokens["alice"] not in printed and "***" in printed
