@@ -1,5 +1,5 @@
-"""/api/v1/history: the user's rows of call_log (every feature's audit trail), newest first. A
-row is the user's when its details name the user (`user`, the Call Via Work user; `parker`;
+"""/api/v1/history: the user's rows of call_log (every feature's audit trail) on this switch,
+newest first. A row is the user's when its details name the user (`user`, the Call Via Work user; `parker`;
 `picker`; `member`, whose call was picked up)."""
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ MINE = "(" + " OR ".join(f"details->>'{k}' = %(user)s" for k in USER_KEYS) + ")"
 
 
 def rows(ctx: ApiContext, user: str | None, limit: int, before: int | None) -> list[dict]:
-    where, params = [], {"limit": limit}
+    # this switch's rows (a database may serve several switches), and rows of no switch
+    where = ["(switch = %(switch)s OR switch IS NULL)"]
+    params = {"limit": limit, "switch": ctx.config.switch.identity}
     if user is not None:
         where.append(MINE)
         params["user"] = user
@@ -26,7 +28,7 @@ def rows(ctx: ApiContext, user: str | None, limit: int, before: int | None) -> l
         where.append("id < %(before)s")
         params["before"] = before
     sql = ("SELECT id, at, feature, action, channel_uuid, other_uuid, orbit, details FROM call_log"
-           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT %(limit)s")
+           " WHERE " + " AND ".join(where) + " ORDER BY id DESC LIMIT %(limit)s")
     found = ctx.tokens.run(lambda c: c.execute(sql, params).fetchall())
     return [{**r, "at": r["at"].isoformat()} for r in found]
 
