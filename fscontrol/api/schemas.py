@@ -13,7 +13,7 @@ CALL_ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"        # a channel uuid (fscont
 EXTENSION = r"^[0-9]{2,9}$"                              # users[].extension
 ORBIT = r"^[0-9*#]{1,16}$"
 ROOM = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
-NUMBER = r"^[0-9*#+]{1,32}$"
+NUMBER = r"^\+?[0-9*#]{1,32}$"                          # what Call Via Work dials
 
 
 class Strict(BaseModel):
@@ -74,7 +74,8 @@ class CallList(BaseModel):
 
 
 class PlaceCall(Strict):
-    destination: str = Field(min_length=1, max_length=32, description="the number to call")
+    destination: str = Field(pattern=NUMBER, description="the number to call (digits, * #, an "
+                                                         "optional leading +)")
     callback: str | None = Field(None, min_length=1, max_length=64,
                                  description="the device to ring first, when the policy lets "
                                              "the user choose (call_via_work.user_callback)")
@@ -94,7 +95,7 @@ class CallsQuery(Strict):
 
 
 class Transfer(Strict):
-    target: str = Field(min_length=1, max_length=64, description="number or extension")
+    target: str = Field(pattern=NUMBER, description="number or extension")
 
 
 class Orbit(BaseModel):

@@ -1,155 +1,25 @@
-"""HTTP API test rig: a Call Park site (simulated switch + controller + database, from
-tests/park) with the HTTP API served on a free port in the same gevent hub, tokens for users
-1001 and 1002 and an admin, and a real HTTP client (requests) per token.
-
-Until the calls tracker and Call Via Work land, they are small fakes written to the contracts in
-the helper brief (fscontrol.calls.CallTracker, fscontrol.callviawork's service and control): the
-API is tested through HTTP against them; the fakes publish to the controller's real bus."""
+"""HTTP API test rig: the controller `fscontrol run` builds (every feature of this build) on a
+simulated switch running the example config's dialplan and a fresh database schema, with the
+HTTP API served on a free port in the same gevent hub; tokens for users 1001 and 1002 and an
+admin; a real HTTP client (requests) per token. A test that needs a feature this build lacks is
+skipped by `require(name)`."""
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import uuid as _uuid
-from datetime import datetime, timezone
 
 import pytest
 import requests
 
 from fscontrol.api.server import ApiServer
-from fscontrol.errors import RequestError
-from park.conftest import Site, base_config, migrated  # noqa: F401  (fixtures reused)
-from waiting import until  # noqa: F401
+from fscontrol.controller import build
+from fscontrol.esl import EslClient
+from park.conftest import base_config, migrated, sim_switch  # noqa: F401  (fixtures reused)
+from waiting import until
+
+DIRECT = "user/{number}@{domain}"   # Call Via Work dials destinations straight to the phones
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat()
-
-
-# -- fakes of the contracts (replaced by the real features once they are on main) --------------
-class DestinationNotAllowed(RequestError):
-    id = "destination_not_allowed"
-    kind = "invalid"
-
-
-class DeviceUnregistered(RequestError):
-    id = "device_unregistered"
-    kind = "conflict"
-
-
-class FakeTracker:
-    def __init__(self, bus):
-        self.bus = bus
-        self.calls: dict[str, dict] = {}
-
-    def snapshot(self, user=None):
-        return [dict(c) for c in self.calls.values() if user is None or c["user"] == user]
-
-    def get(self, call_id):
-        c = self.calls.get(call_id)
-        return dict(c) if c else None
-
-    def user_of(self, call_id):
-        c = self.calls.get(call_id)
-        return c["user"] if c else None
-
-    def add(self, user, peer="1002", call_id=None, direction="outbound", via=None):
-        call = {"id": call_id or str(_uuid.uuid4()), "user": user, "state": "ringing",
-                "direction": direction, "peer": {"number": peer, "name": None}, "peer_id": None,
-                "started_at": now(), "answered_at": None, "ended_at": None, "reason": None,
-                "orbit": None, "via": via}
-        self.calls[call["id"]] = call
-        self.bus.publish("call_created", dict(call), [user])
-        return call
-
-    def update(self, call_id, kind="call_updated", **fields):
-        call = self.calls[call_id]
-        call.update(fields)
-        self.bus.publish(kind, dict(call), [call["user"]])
-
-    def end(self, call_id, reason="NORMAL_CLEARING"):
-        call = self.calls.pop(call_id)
-        call.update(state="ended", ended_at=now(), reason=reason)
-        self.bus.publish("call_ended", dict(call), [call["user"]])
-
-
-@dataclasses.dataclass
-class FakePlacement:
-    id: str
-    user: str
-    destination: str
-    state: str = "ringing_user"
-    outcome: str | None = None
-
-    def to_dict(self):
-        return {"id": self.id, "user": self.user, "destination": self.destination,
-                "state": self.state, "outcome": self.outcome, "user_leg": self.id,
-                "destination_leg": None, "created_at": now()}
-
-
-class FakeCallViaWork:
-    """service.place/get/cancel and control.* of the contract, over the fake tracker."""
-
-    name = "callviawork"
-
-    def __init__(self, tracker, registered=("1001", "1002")):
-        self.tracker = tracker
-        self.registered = set(registered)
-        self.placements: dict[str, FakePlacement] = {}
-        self.done: list[tuple] = []
-        self.service = self.control = self
-        self.orbits = itertools.count(7001)
-
-    def place(self, user, destination, *, callback=None, call_id=None):
-        if not destination.isdigit():
-            raise DestinationNotAllowed(f"destination: {destination} is not allowed", "destination")
-        if user not in self.registered:
-            raise DeviceUnregistered(f"user {user}'s phone is not registered", "user")
-        p = FakePlacement(call_id or str(_uuid.uuid4()), user, destination)
-        self.placements[p.id] = p
-        self.tracker.add(user, destination, p.id, via="call_via_work")
-        return p
-
-    def get(self, call_id):
-        return self.placements.get(call_id)
-
-    def cancel(self, call_id):
-        self.placements[call_id].state = "cancelled"
-        self.tracker.end(call_id, "ORIGINATOR_CANCEL")
-
-    def hold(self, call_id):
-        self.done.append(("hold", call_id))
-        self.tracker.update(call_id, state="held")
-
-    def resume(self, call_id):
-        self.done.append(("resume", call_id))
-        self.tracker.update(call_id, state="talking")
-
-    def transfer(self, call_id, target):
-        self.done.append(("transfer", call_id, target))
-
-    def park(self, call_id):
-        self.done.append(("park", call_id))
-        return str(next(self.orbits))
-
-    def hangup(self, call_id):
-        self.done.append(("hangup", call_id))
-        self.tracker.end(call_id)
-
-    def dial_into_conference(self, room, user):
-        p = FakePlacement(str(_uuid.uuid4()), user, room)
-        self.placements[p.id] = p
-        return p
-
-
-class FakeCalls:
-    name = "calls"
-
-    def __init__(self, bus):
-        self.tracker = FakeTracker(bus)
-
-
-# -- the rig -----------------------------------------------------------------------------------
 class Client(requests.Session):
     """requests with a base URL and a bearer token."""
 
@@ -165,48 +35,91 @@ class Client(requests.Session):
 
 
 class ApiSite:
-    def __init__(self, site: Site, api: ApiServer):
-        self.site, self.api = site, api
-        self.controller = site.controller
-        self.base = api.url
-        store = api.context.tokens
+    def __init__(self, config, database):
+        self.config, self.database = config, database
+        self.switch = sim_switch(config)
+        esl = EslClient("127.0.0.1", self.switch.port, "ClueCon", connect_timeout=2,
+                        command_timeout=5, heartbeat_interval=None, backoff=(0.02, 0.2))
+        self.controller = build(config, database, esl, "ctl-api-test").start()
+        assert esl.wait_connected(5)
+        park = self.controller.feature("park").service
+        until(lambda: park.reconciles > 0, 10, message="the first reconcile never ended")
+        self.api = ApiServer(config, database, listen="127.0.0.1:0").start()
+        self.api.controller = self.controller
+        self.base = self.api.url
         self.tokens = {}
         for name, user, admin in (("alice", "1001", False), ("bob", "1002", False),
                                   ("admin", None, True)):
-            self.tokens[name], _ = store.create(user, admin)
+            self.tokens[name], _ = self.api.context.tokens.create(user, admin)
         self.alice, self.bob, self.admin = (Client(self.base, self.tokens[n])
                                             for n in ("alice", "bob", "admin"))
         self.anonymous = Client(self.base)
+
+    def require(self, *names):
+        for name in names:
+            if self.controller.feature(name) is None:
+                pytest.skip(f"the {name!r} feature is not in this build")
 
     @property
     def tracker(self):
         return self.controller.feature("calls").tracker
 
     @property
-    def cvw(self):
-        return self.controller.feature("callviawork")
+    def park(self):
+        return self.controller.feature("park").service
 
     def client(self, token):
         return Client(self.base, token)
 
+    def phone(self, user):
+        name = next((u.name for u in self.config.users if u.extension == user), None)
+        return self.switch.register(user, name)
+
+    def call_of(self, user, state=None, timeout=5.0):
+        """The id of `user`'s current call (in `state`), as the call tracker has it."""
+        def find():
+            calls = [c for c in self.tracker.snapshot(user) if state is None or c["state"] == state]
+            return calls[-1]["id"] if calls else None
+        return until(find, timeout, message=f"user {user} has no call" +
+                     (f" {state}" if state else ""))
+
+    def talking(self, caller="1001", callee="1002"):
+        """`caller` calls `callee`, who answers: (caller's phone, callee's phone, caller's call id)."""
+        a, b = self.phone(caller), self.phone(callee)
+        b.auto_answer()
+        a.dial(callee)
+        a.wait_connected(to=callee, timeout=5)
+        return a, b, self.call_of(caller, "talking")
+
+    def orbit_of(self, phone, timeout=5.0):
+        """The orbit the phone's current call is parked at (waits for it)."""
+        uuid = phone.channel.uuid
+
+        def find():
+            call = self.park.store.by_channel(uuid)
+            return call.orbit if call else None
+        return until(find, timeout, message=f"{phone.user}'s call never got an orbit")
+
+    def stop(self):
+        try:
+            self.api.stop(timeout=1)
+            self.controller.stop()
+        finally:
+            self.switch.stop()
+
 
 @pytest.fixture
 def api_site(migrated, base_config):  # noqa: F811
-    config = dataclasses.replace(base_config, api=dataclasses.replace(base_config.api, heartbeat=1))
-    site = Site(config, migrated)
-    controller = site.controller
-    if controller.feature("calls") is None:
-        controller.features.append(FakeCalls(controller.bus))
-    if controller.feature("callviawork") is None:
-        controller.features.append(FakeCallViaWork(controller.feature("calls").tracker))
-    api = ApiServer(config, migrated, listen="127.0.0.1:0").start()
-    api.controller = controller
+    config = dataclasses.replace(
+        base_config, api=dataclasses.replace(base_config.api, heartbeat=1))
+    if hasattr(config.call_via_work, "destination_dial_string"):
+        config = dataclasses.replace(config, call_via_work=dataclasses.replace(
+            config.call_via_work, destination_dial_string=DIRECT))
+    site = ApiSite(config, migrated)
     try:
-        yield ApiSite(site, api)
+        yield site
     finally:
-        api.stop(timeout=1)
         site.stop()
-        site.switch.stop()
 
 
 class SseReader:

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from fscontrol.api.tokens import hash_token
+from waiting import until
 
 
 def test_no_token_is_401_with_a_bearer_challenge(api_site):
@@ -57,35 +58,44 @@ def test_only_a_hash_is_stored_and_use_is_recorded(api_site):
 
 
 def test_a_user_token_cannot_place_a_call_from_another_users_phone(api_site):
+    api_site.require("callviawork")
+    bob = api_site.phone("1002")
     r = api_site.alice.post("/api/v1/calls", json={"destination": "1003", "user": "1002"})
     assert r.status_code == 403
     assert r.json()["error"] == "forbidden" and r.json()["field"] == "user"
-    assert not api_site.cvw.placements
+    assert bob.channel is None and not bob.calls           # his phone never rang
 
 
 def test_a_user_token_cannot_see_or_touch_another_users_call(api_site):
-    bobs = api_site.tracker.add("1002", "1003")
+    api_site.require("calls", "callviawork")
+    bob, carol, bobs = api_site.talking("1002", "1003")
     assert api_site.alice.get("/api/v1/calls").json()["calls"] == []
     for method, path in (("get", ""), ("delete", ""), ("post", "/hold"), ("post", "/resume"),
                          ("post", "/park")):
-        r = getattr(api_site.alice, method)(f"/api/v1/calls/{bobs['id']}{path}")
+        r = getattr(api_site.alice, method)(f"/api/v1/calls/{bobs}{path}")
         assert r.status_code == 403, (method, path, r.text)
         assert r.json()["field"] == "call_id"
-    r = api_site.alice.post(f"/api/v1/calls/{bobs['id']}/transfer", json={"target": "1004"})
+    r = api_site.alice.post(f"/api/v1/calls/{bobs}/transfer", json={"target": "1001"})
     assert r.status_code == 403
-    r = api_site.alice.post("/api/v1/parked", json={"call_id": bobs["id"]})
+    r = api_site.alice.post("/api/v1/parked", json={"call_id": bobs})
     assert r.status_code == 403
-    assert api_site.cvw.done == []          # nothing reached call control
     r = api_site.alice.get("/api/v1/calls", params={"user": "1002"})
     assert r.status_code == 403
     r = api_site.alice.get("/api/v1/history", params={"user": "1002"})
     assert r.status_code == 403
+    # nothing reached the call: still talking, not held, not parked
+    assert bob.connected_to() == "1003" and carol.hearing() == "voice"
+    assert api_site.tracker.get(bobs)["state"] == "talking" and not api_site.park.store.all()
     # Bob's own token may
-    assert api_site.bob.post(f"/api/v1/calls/{bobs['id']}/hold").status_code == 200
-    assert api_site.cvw.done == [("hold", bobs["id"])]
+    assert api_site.bob.post(f"/api/v1/calls/{bobs}/hold").status_code == 200
+    until(lambda: api_site.bob.get(f"/api/v1/calls/{bobs}").json()["state"] == "held", 5,
+          message="Bob's call was never held")
 
 
 def test_an_admin_token_acts_for_the_user_it_names(api_site):
+    api_site.require("calls", "callviawork")
+    bob = api_site.phone("1002")
+    bob.ring_forever()
     r = api_site.admin.post("/api/v1/calls", json={"destination": "1003"})
     assert r.status_code == 422 and r.json()["field"] == "user"
     r = api_site.admin.post("/api/v1/calls", json={"destination": "1003", "user": "1999"})
@@ -94,8 +104,11 @@ def test_an_admin_token_acts_for_the_user_it_names(api_site):
         "field": "user"}
     r = api_site.admin.post("/api/v1/calls", json={"destination": "1003", "user": "1002"})
     assert r.status_code == 202 and r.json()["user"] == "1002"
-    assert [c["user"] for c in api_site.admin.get("/api/v1/calls").json()["calls"]] == ["1002"]
+    bob.wait_ringing()
+    until(lambda: [c["user"] for c in api_site.admin.get("/api/v1/calls").json()["calls"]]
+          == ["1002"], 5, message="the admin does not see Bob's call")
     assert api_site.admin.get("/api/v1/calls", params={"user": "1001"}).json()["calls"] == []
+    assert [c["id"] for c in api_site.bob.get("/api/v1/calls").json()["calls"]] == [r.json()["id"]]
 
 
 def test_unknown_call_is_404_naming_the_field(api_site):

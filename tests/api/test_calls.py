@@ -5,24 +5,34 @@ from park.conftest import until
 
 
 def test_place_a_call_then_see_and_cancel_it(api_site):
+    api_site.require("calls", "callviawork")
+    alice = api_site.phone("1001")
+    alice.ring_forever()
     r = api_site.alice.post("/api/v1/calls", json={"destination": "1002"})
     assert r.status_code == 202, r.text
     placed = r.json()
     assert placed["user"] == "1001" and placed["destination"] == "1002"
+    assert placed["state"] == "ringing_user"
     assert r.headers["Location"] == f"/api/v1/calls/{placed['id']}"
-    mine = api_site.alice.get("/api/v1/calls").json()["calls"]
-    assert [c["id"] for c in mine] == [placed["id"]]
+    alice.wait_ringing()
+    until(lambda: [c["id"] for c in api_site.alice.get("/api/v1/calls").json()["calls"]]
+          == [placed["id"]], 5, message="the placed call is not among Alice's calls")
     one = api_site.alice.get(f"/api/v1/calls/{placed['id']}").json()
-    assert one["state"] == "ringing" and one["placement"]["state"] == "ringing_user"
+    assert one["state"] == "ringing" and one["via"] == "call_via_work"
+    assert one["placement"]["state"] == "ringing_user"
     r = api_site.alice.delete(f"/api/v1/calls/{placed['id']}")
     assert r.status_code == 200 and r.json() == {"id": placed["id"], "done": "cancelled"}
-    assert api_site.alice.get("/api/v1/calls").json()["calls"] == []
-    # the placement is still there to read: ended
+    alice.wait_idle()
+    until(lambda: api_site.alice.get("/api/v1/calls").json()["calls"] == [], 5,
+          message="the cancelled call is still listed")
+    # the placement is still there to read: cancelled
     one = api_site.alice.get(f"/api/v1/calls/{placed['id']}").json()
     assert one["state"] == "ended" and one["placement"]["state"] == "cancelled"
 
 
 def test_client_chosen_id_is_the_calls_id_and_cannot_be_reused(api_site):
+    api_site.require("calls", "callviawork")
+    api_site.phone("1001").ring_forever()
     call_id = "6f1d2c3b-aaaa-4bbb-8ccc-123456789abc"
     r = api_site.alice.post("/api/v1/calls", json={"destination": "1002", "id": call_id})
     assert r.status_code == 202 and r.json()["id"] == call_id
@@ -62,13 +72,12 @@ def test_a_body_that_is_no_json_object_is_one_error(api_site):
 
 
 def test_service_errors_keep_their_code_field_and_status(api_site):
-    r = api_site.alice.post("/api/v1/calls", json={"destination": "12ab"})
-    assert r.status_code == 422
-    assert r.json() == {"error": "destination_not_allowed", "field": "destination",
-                        "message": "destination: 12ab is not allowed"}
-    api_site.cvw.registered.discard("1001")
-    r = api_site.alice.post("/api/v1/calls", json={"destination": "1002"})
-    assert r.status_code == 409 and r.json()["error"] == "device_unregistered"
+    api_site.require("callviawork")
+    r = api_site.alice.post("/api/v1/calls", json={"destination": "*70"})
+    assert r.status_code == 403 and r.json()["field"] == "destination"   # the policy says no
+    assert r.json()["error"] == "destination_not_allowed", r.json()
+    r = api_site.alice.post("/api/v1/calls", json={"destination": "1002"})   # not registered
+    assert r.status_code == 409 and r.json()["error"] == "device_unregistered", r.json()
 
 
 def test_unknown_routes_and_methods_answer_in_the_error_shape(api_site):
@@ -82,6 +91,7 @@ def test_unknown_routes_and_methods_answer_in_the_error_shape(api_site):
 
 
 def test_a_bug_is_a_500_without_a_traceback(api_site, monkeypatch):
+    api_site.require("calls")
     def broken(user=None):
         raise ZeroDivisionError("secret internals")
     monkeypatch.setattr(api_site.tracker, "snapshot", broken)
@@ -91,28 +101,56 @@ def test_a_bug_is_a_500_without_a_traceback(api_site, monkeypatch):
                         "message": "internal error (the controller's log has the details)"}
 
 
-def test_hold_resume_transfer_park_hangup(api_site):
-    call = api_site.tracker.add("1001", "1002")
-    cid = call["id"]
-    assert api_site.alice.post(f"/api/v1/calls/{cid}/hold").json()["done"] == "held"
-    assert api_site.alice.get(f"/api/v1/calls/{cid}").json()["state"] == "held"
+def test_hold_resume_transfer(api_site):
+    api_site.require("calls", "callviawork")
+    alice, bob, cid = api_site.talking("1001", "1002")
+    assert api_site.alice.post(f"/api/v1/calls/{cid}/hold").json() == {"id": cid, "done": "held"}
+    until(lambda: api_site.alice.get(f"/api/v1/calls/{cid}").json()["state"] == "held", 5,
+          message="never held")
     assert api_site.alice.post(f"/api/v1/calls/{cid}/resume").json()["done"] == "resumed"
+    until(lambda: api_site.alice.get(f"/api/v1/calls/{cid}").json()["state"] == "talking", 5,
+          message="never resumed")
     r = api_site.alice.post(f"/api/v1/calls/{cid}/transfer", json={})
     assert r.status_code == 422 and r.json()["field"] == "target"
-    assert api_site.alice.post(f"/api/v1/calls/{cid}/transfer",
-                               json={"target": "1003"}).json()["done"] == "transferred"
-    assert api_site.alice.post(f"/api/v1/calls/{cid}/park").json() == {"orbit": "7001"}
-    assert api_site.alice.post("/api/v1/parked", json={"call_id": cid}).json() == {"orbit": "7002"}
-    assert api_site.alice.delete(f"/api/v1/calls/{cid}").json()["done"] == "hung_up"
-    assert api_site.cvw.done == [("hold", cid), ("resume", cid), ("transfer", cid, "1003"),
-                                 ("park", cid), ("park", cid), ("hangup", cid)]
+    r = api_site.alice.post(f"/api/v1/calls/{cid}/transfer", json={"target": "*70"})
+    assert r.status_code == 403 and r.json()["field"] == "target", r.json()
+    carol = api_site.phone("1003")
+    carol.auto_answer()
+    r = api_site.alice.post(f"/api/v1/calls/{cid}/transfer", json={"target": "1003"})
+    assert r.json() == {"id": cid, "done": "transferred"}
+    bob.wait_connected(to="1003", timeout=10)
+    alice.wait_idle()
+
+
+def test_hang_up_then_park_a_call_by_either_route(api_site):
+    api_site.require("calls", "callviawork")
+    alice, bob, cid = api_site.talking("1001", "1002")
+    r = api_site.alice.delete(f"/api/v1/calls/{cid}")
+    assert r.json() == {"id": cid, "done": "hung_up"}
+    alice.wait_idle()
+    bob.wait_idle()
+    r = api_site.alice.post(f"/api/v1/calls/{cid}/hold")
+    assert r.status_code in (403, 404), r.text      # ended: gone, or no longer Alice's to act on
+    alice, bob, cid = api_site.talking("1001", "1002")
+    r = api_site.alice.post(f"/api/v1/calls/{cid}/park")
+    assert r.status_code == 200, r.text
+    orbit = r.json()["orbit"]
+    bob.wait_hearing("music")
+    alice.wait_idle()
+    parked = api_site.alice.get("/api/v1/parked").json()["parked"]
+    assert [(p["orbit"], p["parker"]) for p in parked] == [(orbit, "1001")]
+    alice, carol, cid = api_site.talking("1001", "1003")
+    r = api_site.alice.post("/api/v1/parked", json={"call_id": cid})
+    assert r.status_code == 200 and r.json()["orbit"] != orbit
+    carol.wait_hearing("music")
+    assert len(api_site.alice.get("/api/v1/parked").json()["parked"]) == 2
 
 
 def test_parked_calls_are_listed_and_retrieved_to_the_users_phone(api_site):
-    switch = api_site.site.switch
+    switch = api_site.switch
     carol, alice = switch.register("1003", "Carol"), switch.register("1001", "Alice")
     carol.dial("*70", variables={"referred_by_user": "1002"})
-    orbit = api_site.site.orbit_of(carol)
+    orbit = api_site.orbit_of(carol)
     parked = api_site.alice.get("/api/v1/parked").json()["parked"]
     assert [(p["orbit"], p["caller_number"], p["parker"], p["state"]) for p in parked] == [
         (orbit, "1003", "1002", "parked")]
@@ -131,7 +169,7 @@ def test_parked_calls_are_listed_and_retrieved_to_the_users_phone(api_site):
 
 
 def test_pickup_groups_show_the_ringing_calls(api_site):
-    switch = api_site.site.switch
+    switch = api_site.switch
     bob, dave = switch.register("1002", "Bob"), switch.register("1004", "Dave")
     bob.ring_forever()
     dave.dial("1002")
@@ -149,10 +187,10 @@ def test_pickup_groups_show_the_ringing_calls(api_site):
 
 
 def test_history_is_the_users_own_call_log(api_site):
-    switch = api_site.site.switch
+    switch = api_site.switch
     carol = switch.register("1003", "Carol")
     carol.dial("*70", variables={"referred_by_user": "1002"})
-    api_site.site.orbit_of(carol)
+    api_site.orbit_of(carol)
     bobs = api_site.bob.get("/api/v1/history").json()["history"]
     assert [r["action"] for r in bobs] == ["park"] and bobs[0]["details"]["parker"] == "1002"
     assert api_site.alice.get("/api/v1/history").json()["history"] == []
@@ -163,8 +201,13 @@ def test_history_is_the_users_own_call_log(api_site):
 
 
 def test_conference_dial_in(api_site):
+    api_site.require("callviawork")
+    alice = api_site.phone("1001")
+    alice.auto_answer()
     r = api_site.alice.post("/api/v1/conferences/sales/dial", json={})
-    assert r.status_code == 202 and r.json()["user"] == "1001" and r.json()["destination"] == "sales"
+    assert r.status_code == 202, r.text
+    assert r.json()["user"] == "1001" and "sales" in r.json()["destination"]
+    alice.wait_hearing("conference", timeout=5)
     r = api_site.alice.post("/api/v1/conferences/sales/dial", json={"user": "1002"})
     assert r.status_code == 403
     r = api_site.alice.post("/api/v1/conferences/bad room/dial", json={})

@@ -12,43 +12,53 @@ from .conftest import SseReader
 
 
 def test_snapshot_first_then_only_the_users_events(api_site):
-    mine = api_site.tracker.add("1001", "1003")
-    api_site.tracker.add("1002", "1004")
-    alice = SseReader(api_site.alice)
-    admin = SseReader(api_site.admin)
+    api_site.require("calls")
+    alice, carol, mine = api_site.talking("1001", "1003")
+    alice_stream = SseReader(api_site.alice)
+    admin_stream = SseReader(api_site.admin)
     try:
-        assert alice.response.status_code == 200
-        assert alice.response.headers["Content-Type"].startswith("text/event-stream")
-        until(lambda: alice.events and admin.events, 5, message="no snapshot")
-        _, kind, data = alice.events[0]
-        assert kind == "snapshot" and [c["id"] for c in data["calls"]] == [mine["id"]]
-        assert len(admin.events[0][2]["calls"]) == 2
-        bobs = api_site.tracker.add("1002", "1001")
-        api_site.tracker.update(mine["id"], "call_answered", state="talking")
-        api_site.tracker.end(mine["id"])
-        until(lambda: len(alice.events) == 3 and len(admin.events) == 4, 5,
-              message="events did not arrive")
-        assert alice.kinds() == ["snapshot", "call_answered", "call_ended"]
-        assert alice.events[2][2]["reason"] == "NORMAL_CLEARING"
-        assert admin.kinds() == ["snapshot", "call_created", "call_answered", "call_ended"]
-        assert admin.events[1][2]["id"] == bobs["id"]
-        ids = [i for i, _, _ in admin.events[1:]]
-        assert ids == sorted(ids) and len(set(ids)) == 3
+        assert alice_stream.response.status_code == 200
+        assert alice_stream.response.headers["Content-Type"].startswith("text/event-stream")
+        until(lambda: alice_stream.events and admin_stream.events, 5, message="no snapshot")
+        _, kind, data = alice_stream.events[0]
+        assert kind == "snapshot" and [c["id"] for c in data["calls"]] == [mine]
+        assert sorted(c["user"] for c in admin_stream.events[0][2]["calls"]) == ["1001", "1003"]
+        bob = api_site.phone("1002")
+        bob.auto_answer()
+        api_site.phone("1004").dial("1002")            # Bob's call: not Alice's business
+        bob.wait_connected(to="1004")
+        alice.hangup()
+        until(lambda: "call_ended" in alice_stream.kinds(), 5, message="Alice's end never came")
+        until(lambda: {"call_answered", "call_ended"} <= set(admin_stream.kinds()), 5,
+              message="the admin missed events")
+        ended = next(d for _, k, d in alice_stream.events if k == "call_ended")
+        assert ended["id"] == mine and ended["reason"] == "NORMAL_CLEARING"
+        assert {d["user"] for _, k, d in alice_stream.events[1:]} == {"1001"}
+        assert "1002" in {d["user"] for _, k, d in admin_stream.events[1:]}
+        ids = [i for i, _, _ in admin_stream.events[1:]]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
     finally:
-        alice.close()
-        admin.close()
+        alice_stream.close()
+        admin_stream.close()
+
+
+def publish(api_site, kind, user, **fields):
+    """An event as the call tracker publishes it (the stream's mechanics need no phone)."""
+    return api_site.controller.bus.publish(kind, {"id": "c-" + user, "user": user, **fields},
+                                           [user])
 
 
 def test_last_event_id_replays_what_was_missed(api_site):
-    api_site.tracker.add("1001")           # the stream's ids exist before the client connects
+    api_site.require("calls")
+    publish(api_site, "call_created", "1001")      # the stream's ids exist before the client
     first = SseReader(api_site.alice)
-    a = api_site.tracker.add("1001")
+    publish(api_site, "call_ringing", "1001")
     until(lambda: len(first.events) == 2, 5, message="no event")
     seen = first.last_id
     first.close()
-    api_site.tracker.update(a["id"], "call_answered", state="talking")
-    api_site.tracker.add("1002")                    # not Alice's: not replayed to her
-    api_site.tracker.end(a["id"])
+    publish(api_site, "call_answered", "1001")
+    publish(api_site, "call_created", "1002")      # not Alice's: not replayed to her
+    publish(api_site, "call_ended", "1001")
     again = SseReader(api_site.alice, last_id=seen)
     try:
         until(lambda: len(again.events) >= 2, 5, message="nothing replayed")
@@ -66,23 +76,25 @@ def test_last_event_id_replays_what_was_missed(api_site):
 
 
 def test_a_resume_point_that_left_the_buffer_gets_a_fresh_snapshot(api_site):
+    api_site.require("calls")
     bus = api_site.controller.bus
-    api_site.tracker.add("1001")
+    alice, bob, mine = api_site.talking("1001", "1002")
     old = bus.last_id
     for _ in range(bus._buffer.maxlen + 5):       # push the old id out of the bounded buffer
-        bus.publish("call_updated", {"id": "x", "user": "1002"}, ["1002"])
+        publish(api_site, "call_updated", "1003")
     for last_id in (old - 1, bus.last_id + 1000):   # gone, or never given by this stream
         reader = SseReader(api_site.alice, last_id=last_id)
         try:
             until(lambda: reader.events, 5, message="no snapshot")
             assert reader.kinds() == ["snapshot"]
             assert reader.events[0][0] == bus.last_id
-            assert len(reader.events[0][2]["calls"]) == 1
+            assert [c["id"] for c in reader.events[0][2]["calls"]] == [mine]
         finally:
             reader.close()
 
 
 def test_heartbeats_keep_an_idle_stream_alive(api_site):
+    api_site.require("calls")
     reader = SseReader(api_site.alice)
     try:
         until(lambda: "keep-alive" in reader.comments, 5, message="no heartbeat")
@@ -91,11 +103,13 @@ def test_heartbeats_keep_an_idle_stream_alive(api_site):
 
 
 def test_bad_last_event_id_names_the_header(api_site):
+    api_site.require("calls")
     r = api_site.alice.get("/api/v1/events", headers={"Last-Event-ID": "abc"})
     assert r.status_code == 422 and r.json()["field"] == "Last-Event-ID"
 
 
 def test_a_stalled_client_is_dropped_and_does_not_delay_the_others(api_site):
+    api_site.require("calls")
     bus = api_site.controller.bus
     # a client that sends its request and then never reads: a small receive buffer fills fast
     stalled = socket.socket()

@@ -51,7 +51,7 @@ def test_metrics_need_an_admin_token_and_the_api_latency_counts_move(api_site):
 def test_metrics_public_opens_them_to_a_scraper(api_site):
     config = dataclasses.replace(api_site.api.context.config, api=dataclasses.replace(
         api_site.api.context.config.api, metrics_public=True))
-    api = ApiServer(config, api_site.site.database, listen="127.0.0.1:0").start()
+    api = ApiServer(config, api_site.database, listen="127.0.0.1:0").start()
     try:
         r = requests.get(api.url + "/metrics", timeout=5)
         assert r.status_code == 200 and "fscontrol_api_request_seconds" in r.text
@@ -65,7 +65,7 @@ def test_healthz_and_readyz(api_site):
     r = api_site.anonymous.get("/readyz")
     assert r.status_code == 200
     assert r.json() == {"ready": True, "active": True, "esl": True, "database": True}
-    api_site.site.switch.stop()                        # the switch goes away
+    api_site.switch.stop()                        # the switch goes away
     until(lambda: api_site.anonymous.get("/readyz").status_code == 503, 10,
           message="readyz stayed ready without the switch")
     assert api_site.anonymous.get("/readyz").json()["esl"] is False
