@@ -28,9 +28,9 @@ def test_revoked_token_is_refused(api_site):
     store = api_site.api.context.tokens
     token, row = store.create("1001")
     client = api_site.client(token)
-    assert client.get("/api/v1/calls").status_code == 200
+    assert client.get("/api/v1/parked").status_code == 200
     store.revoke(row.id)
-    r = client.get("/api/v1/calls")
+    r = client.get("/api/v1/parked")
     assert r.status_code == 401 and "revoked" in r.json()["message"]
 
 
@@ -38,10 +38,10 @@ def test_expired_token_is_refused(api_site):
     store = api_site.api.context.tokens
     token, row = store.create("1001", expires=timedelta(seconds=30))
     client = api_site.client(token)
-    assert client.get("/api/v1/calls").status_code == 200
+    assert client.get("/api/v1/parked").status_code == 200
     store.run(lambda c: c.execute("UPDATE api_tokens SET expires_at = now() - interval '1 s' "
                                   "WHERE id = %s", (row.id,)))
-    r = client.get("/api/v1/calls")
+    r = client.get("/api/v1/parked")
     assert r.status_code == 401 and "expired" in r.json()["message"]
 
 
@@ -52,7 +52,7 @@ def test_only_a_hash_is_stored_and_use_is_recorded(api_site):
     for row in rows:
         assert token not in repr(row)
     assert any(bytes(r["token_hash"]) == hash_token(token) for r in rows)
-    api_site.alice.get("/api/v1/calls")
+    api_site.alice.get("/api/v1/parked")
     alice = next(t for t in store.all() if t.user == "1001")
     assert alice.last_used_at is not None
 
@@ -112,6 +112,7 @@ def test_an_admin_token_acts_for_the_user_it_names(api_site):
 
 
 def test_unknown_call_is_404_naming_the_field(api_site):
+    api_site.require("calls")
     r = api_site.alice.get("/api/v1/calls/0d3c4a5e-0000-4000-8000-000000000000")
     assert r.status_code == 404
     assert r.json()["error"] == "call_not_found" and r.json()["field"] == "call_id"
@@ -125,10 +126,10 @@ def test_the_token_never_shows_where_gevent_prints_a_failed_request(api_site):
     def start_response(status, headers, exc_info=None):
         return lambda data: None
 
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/v1/calls", "SERVER_NAME": "test",
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/v1/parked", "SERVER_NAME": "test",
                "SERVER_PORT": "80", "wsgi.url_scheme": "http", "wsgi.input": None,
                "HTTP_AUTHORIZATION": f"Bearer {api_site.tokens['alice']}"}
     body = b"".join(api_site.api.server.application(environ, start_response))
     printed = gevent.get_hub().format_context(environ) + repr(environ)
-    assert b'"calls"' in body                          # the request was authenticated
+    assert b'"parked"' in body                         # the request was authenticated
     assert api_site.tokens["alice"] not in printed and "***" in printed

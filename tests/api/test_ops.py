@@ -34,15 +34,15 @@ def test_metrics_need_an_admin_token_and_the_api_latency_counts_move(api_site):
     before = api_site.admin.get("/metrics")
     assert before.status_code == 200 and before.headers["Content-Type"].startswith("text/plain")
     count = dict(name="fscontrol_api_request_seconds_count", method="GET",
-                 route="/api/v1/calls", status="200")
+                 route="/api/v1/parked", status="200")
     was = sample(before.text, **count)
     for _ in range(3):
-        api_site.alice.get("/api/v1/calls")
-    api_site.alice.get("/api/v1/calls/no-such-call")
+        api_site.alice.get("/api/v1/parked")
+    api_site.alice.post("/api/v1/parked/7001/retrieve", json={})        # nothing parked there
     after = api_site.admin.get("/metrics").text
     assert sample(after, **count) == was + 3
-    assert sample(after, "fscontrol_api_request_seconds_count", method="GET",
-                  route="/api/v1/calls/<string:call_id>", status="404") >= 1
+    assert sample(after, "fscontrol_api_request_seconds_count", method="POST",
+                  route="/api/v1/parked/<string:orbit>/retrieve", status="404") >= 1
     for name in ("fscontrol_calls_placed_total", "fscontrol_parks_total", "fscontrol_esl_connected",
                  "fscontrol_event_lag_seconds_bucket"):
         assert name in after
@@ -206,6 +206,6 @@ def test_a_request_does_not_wait_for_a_delayed_ack(api_site):
     times = []
     for _ in range(30):
         started = time.perf_counter()
-        assert api_site.alice.get("/api/v1/calls").status_code == 200
+        assert api_site.alice.get("/api/v1/parked").status_code == 200
         times.append(time.perf_counter() - started)
     assert sorted(times)[len(times) // 2] < 0.02, sorted(times)
