@@ -63,7 +63,7 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
 
         def stream():
             try:
-                yield f"retry: 2000\n" + "".join(opening)
+                yield "retry: 2000\n" + "".join(opening)
                 while True:
                     try:
                         event = sub.get(timeout=heartbeat)

@@ -11,6 +11,7 @@ import hmac
 import logging
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -185,7 +186,6 @@ class TokenStore:
         return found
 
     def _touch(self, token_id: int) -> None:
-        import time
         now = time.monotonic()
         if now - self._last_used.get(token_id, -LAST_USED_EVERY) < LAST_USED_EVERY:
             return
