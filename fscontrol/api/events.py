@@ -1,7 +1,8 @@
 """GET /api/v1/events: live call events as Server-Sent Events, scoped to the token's user (admin:
 everyone's). A stream starts with a `snapshot` of the current calls, then carries the bus's
 events with their ids; `Last-Event-ID` resumes (the missed events, or a fresh snapshot when they
-left the buffer). A client that stops reading is dropped by the bus, never waited for."""
+left the buffer). A client that stops reading is dropped by the bus, never waited for; every
+stream ends when its controller stops being the active one (the client reconnects elsewhere)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
         scope = principal().scope
         last_id = _last_event_id(query)
         tracker = ctx.feature("calls").tracker
-        bus = ctx.active().bus
+        controller = ctx.active()
+        bus = controller.bus
         heartbeat = ctx.config.api.heartbeat
         newest = bus.last_id
         sub, missed = bus.subscribe(scope, last_id)
@@ -70,6 +72,10 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
                     except Dropped:
                         log.info("api: event stream of %s dropped: it fell behind",
                                  scope or "admin")
+                        return
+                    if ctx.controller is not controller:   # stepped down: nothing more comes
+                        log.info("api: event stream of %s closed: this controller is no longer "
+                                 "active", scope or "admin")
                         return
                     yield ": keep-alive\n\n" if event is None else frame(event.kind, event.call,
                                                                          event.id)

@@ -141,3 +141,13 @@ def test_a_stalled_client_is_dropped_and_does_not_delay_the_others(api_site):
     finally:
         good.close()
         stalled.close()
+
+
+def test_streams_end_when_the_controller_steps_down(api_site):
+    api_site.require("calls")
+    reader = SseReader(api_site.alice)
+    until(lambda: reader.events, 5, message="no snapshot")
+    api_site.api.controller = None                  # lost the switch's lock: standby
+    until(lambda: reader.greenlet.dead, 5, message="the stream outlived its controller")
+    r = api_site.alice.get("/api/v1/events")
+    assert r.status_code == 503 and r.json()["error"] == "standby"
