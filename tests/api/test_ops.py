@@ -209,3 +209,21 @@ def test_a_request_does_not_wait_for_a_delayed_ack(api_site):
         assert api_site.alice.get("/api/v1/parked").status_code == 200
         times.append(time.perf_counter() - started)
     assert sorted(times)[len(times) // 2] < 0.02, sorted(times)
+
+
+def test_without_the_database_requests_are_503_not_500(api_site):
+    from fscontrol.db import Database
+    tokens = api_site.api.context.tokens
+    good = tokens.database
+    tokens.close()
+    tokens.database = Database("postgresql://127.0.0.1:9/nowhere", connect_timeout=1)
+    try:
+        r = api_site.alice.get("/api/v1/parked")
+        assert r.status_code == 503 and r.json()["error"] == "database_unavailable", r.text
+        assert "nowhere" in r.json()["message"] and "Traceback" not in r.text
+        r = api_site.anonymous.get("/readyz")
+        assert r.status_code == 503 and r.json()["database"] is False
+        assert api_site.anonymous.get("/healthz").status_code == 200
+    finally:
+        tokens.database = good
+    assert api_site.alice.get("/api/v1/parked").status_code == 200
