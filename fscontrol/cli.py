@@ -264,10 +264,9 @@ def cmd_token(args) -> int:
                 raise TokenError(f"--user: {args.user} is not a users[].extension of {args.config}")
             expires = parse_duration(args.expires) if args.expires else None
             token, row = store.create(args.user, args.admin, expires, args.label or "")
-            what = "admin token" if row.admin else f"token for user {row.user}"
+            what = f"admin token {row.id}" if row.admin else f"token {row.id} for user {row.user}"
             until = f", expires {row.expires_at:%Y-%m-%d %H:%M UTC}" if row.expires_at else ""
-            print(f"{what} {row.id} created{until}; it is shown only now, keep it safe:",
-                  file=sys.stderr)
+            print(f"{what} created{until}; it is shown only now, keep it safe:", file=sys.stderr)
             print(token)
             return 0
         if args.action == "list":
