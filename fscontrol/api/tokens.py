@@ -94,7 +94,7 @@ class TokenStore:
     """api_tokens in PostgreSQL, on a few kept-open connections (a request checks its token on
     one: a new connection per request would cost more than the request)."""
 
-    def __init__(self, database, max_connections: int = 4):
+    def __init__(self, database, max_connections: int = 8):
         self.database = database
         self._slots = gevent.lock.BoundedSemaphore(max_connections)
         self._idle: list[psycopg.Connection] = []
