@@ -32,10 +32,13 @@ PATHS = ("/api/v1/calls", "/api/v1/calls/{id}", "/api/v1/parked", "/healthz")
 def config_text(users: int) -> str:
     """`users` callers 2000.. and as many destinations 4000.., Call Via Work dialling the
     destinations' phones straight (no loopback leg) and allowing them all a call a second."""
+    import dataclasses
+    from fscontrol.config.model import CallViaWorkConfig
     parts = ['[switch]\nname = "bench"\ndomain = "fscontrol.test"\n',
-             '[call_via_work]\ndestination_dial_string = "user/{number}@{domain}"\n'
-             'rate_limit = 1000\n',
              '[[orbits]]\nname = "park"\nkind = "park"\nstart = "7000"\nend = "7099"\n']
+    if "destination_dial_string" in {f.name for f in dataclasses.fields(CallViaWorkConfig)}:
+        parts.append('[call_via_work]\ndestination_dial_string = "user/{number}@{domain}"\n'
+                     'rate_limit = 1000\n')
     for i in range(users):
         parts.append(f'[[users]]\nextension = "{2000 + i}"\nname = "Caller {2000 + i}"\n')
         parts.append(f'[[users]]\nextension = "{4000 + i}"\nname = "Callee {4000 + i}"\n')
