@@ -103,9 +103,9 @@ def client_main(spec: str) -> None:
 
 
 # -- the controller, the switch and the API (this process) -----------------------------------
-def _database_url() -> str:
+def _database_url(url: str | None = None) -> str:
     import os
-    return os.environ.get("DATABASE_URL") or _embedded()
+    return url or os.environ.get("DATABASE_URL") or _embedded()
 
 
 def _clients(job: dict) -> dict:
@@ -118,7 +118,7 @@ def _clients(job: dict) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run(clients: int, requests: int, calls: int) -> dict:
+def run(clients: int, requests: int, calls: int, url: str | None = None) -> dict:
     import dataclasses
     import uuid as uuidlib
 
@@ -132,7 +132,7 @@ def run(clients: int, requests: int, calls: int) -> dict:
     from fscontrol.render.render import in_context
     from fscontrol.sim import SimSwitch
 
-    url = _database_url()
+    url = _database_url(url)
     schema = f"bench_{uuidlib.uuid4().hex[:12]}"
     admin = Database(url)
     with admin.connection() as conn:
