@@ -45,15 +45,17 @@ class CallNotFound(RequestError):
 
 
 class CallIdTaken(RequestError):
-    """A client-chosen call id that is already a call's."""
+    """A client-chosen call id that is already a call's (Call Via Work's own code for it)."""
 
-    id = "call_id_taken"
+    id = "call_id_in_use"
     kind = "conflict"
 
 
 class UnknownUser(RequestError):
+    """No such users[].extension (the status Call Via Work gives its own unknown_user)."""
+
     id = "unknown_user"
-    kind = "invalid"
+    kind = "not_found"
 
 
 class RouteNotFound(RequestError):

@@ -99,7 +99,7 @@ def test_an_admin_token_acts_for_the_user_it_names(api_site):
     r = api_site.admin.post("/api/v1/calls", json={"destination": "1003"})
     assert r.status_code == 422 and r.json()["field"] == "user"
     r = api_site.admin.post("/api/v1/calls", json={"destination": "1003", "user": "1999"})
-    assert r.status_code == 422 and r.json() == {
+    assert r.status_code == 404 and r.json() == {
         "error": "unknown_user", "message": "user: 1999 is not a users[].extension",
         "field": "user"}
     r = api_site.admin.post("/api/v1/calls", json={"destination": "1003", "user": "1002"})

@@ -37,7 +37,7 @@ def test_client_chosen_id_is_the_calls_id_and_cannot_be_reused(api_site):
     r = api_site.alice.post("/api/v1/calls", json={"destination": "1002", "id": call_id})
     assert r.status_code == 202 and r.json()["id"] == call_id
     r = api_site.alice.post("/api/v1/calls", json={"destination": "1002", "id": call_id})
-    assert r.status_code == 409 and r.json()["error"] == "call_id_taken"
+    assert r.status_code == 409 and r.json()["error"] == "call_id_in_use"
     assert r.json()["field"] == "id"
 
 
