@@ -82,6 +82,13 @@ class InvalidField(RequestError):
     kind = "invalid"
 
 
+class TooManyStreams(RequestError):
+    """`api.max_streams` event streams are open already."""
+
+    id = "too_many_streams"
+    kind = "rate_limited"
+
+
 class Standby(RequestError):
     """This controller is standby (another one holds the switch): nothing to act on here."""
 

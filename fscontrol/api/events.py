@@ -16,7 +16,7 @@ from ..bus import Dropped
 from .app import PREFIX, principal
 from .calls import ERRORS
 from .context import ApiContext
-from .errors import InvalidField
+from .errors import InvalidField, TooManyStreams
 from .schemas import EventsQuery
 
 log = logging.getLogger("fscontrol.api")
@@ -54,6 +54,9 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
         tracker = ctx.feature("calls").tracker
         controller = ctx.active()
         bus = controller.bus
+        if bus.subscribers >= ctx.config.api.max_streams:
+            raise TooManyStreams(f"{bus.subscribers} event streams are open, the most "
+                                 f"api.max_streams allows; try again later")
         heartbeat = ctx.config.api.heartbeat
         newest = bus.last_id
         sub, missed = bus.subscribe(scope, last_id)

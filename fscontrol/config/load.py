@@ -446,6 +446,8 @@ def _check_api(p, config: Config) -> None:
         p(("api.client_queue", f"{a.client_queue} is outside 8-10000 events"))
     if not 1 <= a.heartbeat <= 300:
         p(("api.heartbeat", f"{a.heartbeat} is outside 1-300 seconds"))
+    if not 1 <= a.max_streams <= 10_000:
+        p(("api.max_streams", f"{a.max_streams} is outside 1-10000 streams"))
 
 
 FALLBACK_NUMBER = re.compile(r"[0-9*#+]{1,32}")

@@ -170,6 +170,7 @@ class ApiConfig:
     event_buffer: int = 1000           # events kept for Last-Event-ID resumption
     client_queue: int = 256            # events queued for one slow SSE client before it is dropped
     heartbeat: int = 15                # seconds between SSE keep-alive comments
+    max_streams: int = 200             # SSE streams open at once, all clients; one more is refused
 
 
 @dataclass(frozen=True)

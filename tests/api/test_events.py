@@ -2,6 +2,7 @@
 missed events, or a new snapshot once they are gone), heartbeats, and a client that stops reading
 dropped without delaying the others."""
 
+import dataclasses
 import socket
 
 import gevent
@@ -151,3 +152,22 @@ def test_streams_end_when_the_controller_steps_down(api_site):
     until(lambda: reader.greenlet.dead, 5, message="the stream outlived its controller")
     r = api_site.alice.get("/api/v1/events")
     assert r.status_code == 503 and r.json()["error"] == "standby"
+
+
+def test_streams_beyond_max_streams_are_refused(api_site):
+    api_site.require("calls")
+    api_site.api.context.config = dataclasses.replace(
+        api_site.config, api=dataclasses.replace(api_site.config.api, max_streams=1))
+    first = SseReader(api_site.alice)
+    try:
+        until(lambda: first.events, 5, message="no snapshot")
+        r = api_site.bob.get("/api/v1/events")
+        assert r.status_code == 429 and r.json()["error"] == "too_many_streams"
+    finally:
+        first.close()
+    until(lambda: api_site.controller.bus.subscribers == 0, 5, message="the stream stayed open")
+    second = SseReader(api_site.bob)
+    try:
+        until(lambda: second.events, 5, message="a stream was refused after the other closed")
+    finally:
+        second.close()
