@@ -25,6 +25,7 @@ PREFIX = "/api/v1"
 OPENAPI_PATH = PREFIX + "/openapi.json"
 PUBLIC = {OPENAPI_PATH, "/healthz", "/readyz"}
 REALM = 'Bearer realm="fscontrol"'
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 def error_response(e: RequestError) -> Response:
@@ -113,8 +114,11 @@ def create_app(ctx: ApiContext) -> OpenAPI:
     def _observe(response):
         started = g.get("started")
         if started is not None:
+            # labels from a bounded set only: a client choosing paths or methods must not grow
+            # the metric without end
             rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
-            metrics.api_latency.labels(request.method, rule, str(response.status_code)).observe(
+            method = request.method if request.method in METHODS else "other"
+            metrics.api_latency.labels(method, rule, str(response.status_code)).observe(
                 time.perf_counter() - started)
         response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -43,6 +43,13 @@ def test_metrics_need_an_admin_token_and_the_api_latency_counts_move(api_site):
     assert sample(after, **count) == was + 3
     assert sample(after, "fscontrol_api_request_seconds_count", method="POST",
                   route="/api/v1/parked/<string:orbit>/retrieve", status="404") >= 1
+    api_site.alice.request("BREW", "/api/v1/no-such-route")          # a client's own words...
+    after = api_site.admin.get("/metrics").text
+    assert "BREW" not in after and "no-such-route" not in after       # ...never become labels
+    assert sample(after, "fscontrol_api_request_seconds_count", method="other",
+                  route="unmatched", status="405") + sample(
+        after, "fscontrol_api_request_seconds_count", method="other", route="unmatched",
+        status="404") >= 1
     for name in ("fscontrol_calls_placed_total", "fscontrol_parks_total", "fscontrol_esl_connected",
                  "fscontrol_event_lag_seconds_bucket"):
         assert name in after
