@@ -33,6 +33,28 @@ def _from_placement(p: dict) -> dict:
             "via": "call_via_work", "placement": p}
 
 
+def placement(ctx: ApiContext, call_id: str):
+    """Call Via Work's placement of that id, or None (also when the build has no Call Via Work)."""
+    service = getattr(ctx.active().feature("callviawork"), "service", None)
+    return service.get(call_id) if service is not None else None
+
+
+def authorize_call(ctx: ApiContext, call_id: str) -> str | None:
+    """The user of call `call_id` (a leg the call tracker follows, or a Call Via Work placement),
+    checked against the request's token: CallNotFound (404) when there is no such call,
+    Forbidden (403) when it is not the token's user's."""
+    tracker = ctx.feature("calls").tracker
+    owner = tracker.user_of(call_id)
+    if owner is None:
+        found = placement(ctx, call_id)
+        if found is None and tracker.get(call_id) is None:
+            raise CallNotFound(f"no call {call_id}", "call_id")
+        owner = found.user if found is not None else None
+    if not principal().may_see(owner):
+        raise Forbidden(f"call {call_id} is not a call of user {principal().user}", "call_id")
+    return owner
+
+
 def blueprint(ctx: ApiContext) -> APIBlueprint:
     bp = APIBlueprint("calls", __name__, url_prefix=PREFIX,
                       abp_tags=[Tag(name="calls", description="click-to-call and call control")],
@@ -44,23 +66,6 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
     def cvw():
         return ctx.feature("callviawork")
 
-    def placement_of(call_id: str):
-        feature = ctx.active().feature("callviawork")
-        service = getattr(feature, "service", None)
-        return service.get(call_id) if service is not None else None
-
-    def owned(call_id: str) -> str:
-        """The user of call `call_id`, checked against the token: 404 unknown, 403 not theirs."""
-        owner = tracker().user_of(call_id)
-        if owner is None:
-            placement = placement_of(call_id)
-            if placement is None and tracker().get(call_id) is None:
-                raise CallNotFound(f"no call {call_id}", "call_id")
-            owner = placement.user if placement is not None else None
-        if not principal().may_see(owner):
-            raise Forbidden(f"call {call_id} is not a call of user {principal().user}", "call_id")
-        return owner
-
     @bp.post("/calls", responses={202: PlacementOut})
     def place_call(body: PlaceCall):
         """Place a Call Via Work call.
@@ -69,13 +74,13 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
         destination is called with the user's own caller ID and the two are bridged."""
         who = principal()
         user = ctx.known_user(who.acting_for(body.user))
-        if body.id is not None and (tracker().get(body.id) or placement_of(body.id)):
+        if body.id is not None and (tracker().get(body.id) or placement(ctx, body.id)):
             raise CallIdTaken(f"id: {body.id} is already a call's id", "id")
-        placement = cvw().service.place(user, body.destination, callback=body.callback,
-                                        call_id=body.id)
-        response = jsonify(placement.to_dict())
+        placed = cvw().service.place(user, body.destination, callback=body.callback,
+                                     call_id=body.id)
+        response = jsonify(placed.to_dict())
         response.status_code = 202
-        response.headers["Location"] = f"{PREFIX}/calls/{placement.to_dict()['id']}"
+        response.headers["Location"] = f"{PREFIX}/calls/{placed.id}"
         return response
 
     @bp.get("/calls", responses={200: CallList})
@@ -90,20 +95,20 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
     @bp.get("/calls/<string:call_id>", responses={200: CallOut})
     def get_call(path: CallPath):
         """One call (with its Call Via Work placement, when it was placed so)."""
-        owned(path.call_id)
+        authorize_call(ctx, path.call_id)
         call = tracker().get(path.call_id)
-        placement = _placement_dict(placement_of(path.call_id))
+        placed = _placement_dict(placement(ctx, path.call_id))
         if call is None:
-            return jsonify(_from_placement(placement))
-        return jsonify({**call, "placement": placement})
+            return jsonify(_from_placement(placed))
+        return jsonify({**call, "placement": placed})
 
     @bp.delete("/calls/<string:call_id>", responses={200: Done})
     def end_call(path: CallPath):
         """Cancel a placement that is still ringing, or hang up the call."""
-        owned(path.call_id)
-        placement = placement_of(path.call_id)
-        if placement is not None and placement.to_dict()["state"] in ("ringing_user",
-                                                                      "calling_destination"):
+        authorize_call(ctx, path.call_id)
+        placed = placement(ctx, path.call_id)
+        if placed is not None and placed.to_dict()["state"] in ("ringing_user",
+                                                                "calling_destination"):
             cvw().service.cancel(path.call_id)
             return jsonify({"id": path.call_id, "done": "cancelled"})
         if tracker().get(path.call_id) is None:
@@ -114,36 +119,36 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
     @bp.post("/calls/<string:call_id>/hold", responses={200: Done})
     def hold_call(path: CallPath):
         """Put the call on hold (the other party hears hold music)."""
-        owned(path.call_id)
+        authorize_call(ctx, path.call_id)
         cvw().control.hold(path.call_id)
         return jsonify({"id": path.call_id, "done": "held"})
 
     @bp.post("/calls/<string:call_id>/resume", responses={200: Done})
     def resume_call(path: CallPath):
         """Take the call off hold."""
-        owned(path.call_id)
+        authorize_call(ctx, path.call_id)
         cvw().control.resume(path.call_id)
         return jsonify({"id": path.call_id, "done": "resumed"})
 
     @bp.post("/calls/<string:call_id>/transfer", responses={200: Done})
     def transfer_call(path: CallPath, body: Transfer):
         """Blind-transfer the other party to `target`; the user's leg ends."""
-        owned(path.call_id)
+        authorize_call(ctx, path.call_id)
         cvw().control.transfer(path.call_id, body.target)
         return jsonify({"id": path.call_id, "done": "transferred"})
 
     @bp.post("/calls/<string:call_id>/park", responses={200: Orbit})
     def park_call(path: CallPath):
         """Park the other party in a free orbit (Call Park); answers the orbit."""
-        owned(path.call_id)
+        authorize_call(ctx, path.call_id)
         return jsonify({"orbit": cvw().control.park(path.call_id)})
 
     @bp.post("/conferences/<string:room>/dial", responses={202: PlacementOut})
     def dial_into_conference(path: RoomPath, body: DialIn):
         """Ring the user's phone and join it to conference `room` when answered."""
         user = ctx.known_user(principal().acting_for(body.user))
-        placement = cvw().control.dial_into_conference(path.room, user)
-        response = jsonify(placement.to_dict())
+        placed = cvw().control.dial_into_conference(path.room, user)
+        response = jsonify(placed.to_dict())
         response.status_code = 202
         return response
 

@@ -9,9 +9,8 @@ from flask import jsonify
 from flask_openapi3 import APIBlueprint, Tag
 
 from .app import PREFIX, principal
-from .calls import ERRORS
+from .calls import ERRORS, authorize_call
 from .context import ApiContext
-from .errors import CallNotFound, Forbidden
 from .schemas import Orbit, OrbitPath, ParkCall, ParkedList, PickupGroups, Retrieve, Retrieving
 
 
@@ -44,13 +43,7 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
     @bp.post("/parked", responses={200: Orbit})
     def park(body: ParkCall):
         """Park the other party of one of the user's calls; answers the orbit."""
-        tracker = ctx.feature("calls").tracker
-        owner = tracker.user_of(body.call_id)
-        if owner is None and tracker.get(body.call_id) is None:
-            raise CallNotFound(f"no call {body.call_id}", "call_id")
-        if not principal().may_see(owner):
-            raise Forbidden(f"call {body.call_id} is not a call of user {principal().user}",
-                            "call_id")
+        authorize_call(ctx, body.call_id)
         return jsonify({"orbit": ctx.feature("callviawork").control.park(body.call_id)})
 
     @bp.get("/pickup-groups", responses={200: PickupGroups})
