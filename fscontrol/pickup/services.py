@@ -161,9 +161,11 @@ class PickupService:
         domain = self.domain or self.resolve_domain()
         dial = operator_dial(expand_dial(self.config.switch.user_dial_string, ext=user,
                                          domain=domain, global_var=self.esl.global_getvar))
+        # the phone shows what it is for; the dialplan's pickup learns who picks up from
+        # user_name (what `party` reads first: the caller id number is the group's here)
         o = self.esl.originate(dial, {"origination_caller_id_name": label,
                                       "origination_caller_id_number": extension,
-                                      "originate_timeout": 30},
+                                      "user_name": user, "originate_timeout": 30},
                                extension=extension, dialplan="XML",
                                context=self.config.switch.context, uuid=uuid)
         log.info("pickup: ringing %s to pick up at %s (leg %s)", user, extension, o.uuid)
