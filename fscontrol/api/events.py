@@ -79,7 +79,11 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
 
         def board_frame() -> str:
             """The board as a frame when it changed since the last one sent, else ""."""
-            now = board(ctx, who)
+            try:
+                now = board(ctx, who)
+            except Exception as e:     # the calls still stream: the board waits for the next
+                log.warning("api: board of %s not sent: %s", scope or "admin", e)
+                return ""
             key = changing_part(now)
             if key == sent.get("board"):
                 return ""

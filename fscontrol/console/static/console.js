@@ -310,6 +310,10 @@ function handle(kind, id, data) {
     state.board = data;
     renderBoard();
   } else if (kind.startsWith("call_")) {
+    // a pickup or park event may be about another user's leg (the caller's, the parked
+    // party's): it tells about my call, it is not one
+    const mine = state.me.admin || data.user === state.me.user || state.calls.has(data.id);
+    if (!mine) return;
     if (data.state === "ended") state.calls.delete(data.id);
     else state.calls.set(data.id, { ...(state.calls.get(data.id) || {}), ...data });
     renderCalls();
@@ -425,7 +429,10 @@ function firstUp() {
 function onKey(e) {
   if (e.ctrlKey || e.metaKey || e.altKey || !state.token) return;
   const t = e.target;
-  if (t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA")) return;
+  if (t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA")) {
+    if (e.key === "Escape") t.blur();        // Esc leaves a field, so the keys work again
+    return;
+  }
   const call = firstUp() || currentCalls()[0];
   const k = e.key.toLowerCase();
   if (k === "c") { e.preventDefault(); $("destination").focus(); }
