@@ -75,6 +75,12 @@ class Console:
         SHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
+    def shot_viewport(self, name) -> Path:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        path = SHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
     # what the page shows
     def orbit(self, number):
         return self.page.locator(f'#ranges li[data-orbit="{number}"]')
