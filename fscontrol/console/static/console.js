@@ -255,7 +255,8 @@ function renderBoard() {
         h("span", { class: "meta" }, g.members.map(userName).join(", "))),
       g.ringing.length ? h("ul", {}, g.ringing.map((r) => h("li", { dataset: { ringing: r.call_id } },
         `${r.caller_name && r.caller_name !== r.caller_number ? r.caller_name + " (" + r.caller_number + ")" : r.caller_number} → ${userName(r.member)} `,
-        h("span", { class: "meta" }, `ringing ${Math.round(r.ringing_for)} s`), " ",
+        h("span", { class: "meta" }, "ringing ",
+          h("span", { dataset: { since: r.since } }, age(r.since))), " ",
         h("button", { type: "button", class: "secondary", id: `pickup-member-${g.number}-${r.member}`,
           onclick: () => pickUp({ member: r.member }), "aria-label": `Pick up the call ringing for ${userName(r.member)}` }, "Pick up"))))
         : h("p", { class: "empty" }, "Nothing ringing."),
@@ -307,6 +308,10 @@ function handle(kind, id, data) {
     renderCalls();
     renderBoard();
   } else if (kind === "board") {
+    const at = Date.now();                    // when each call started ringing, by this clock
+    data.groups.forEach((g) => g.ringing.forEach((r) => {
+      r.since = new Date(at - r.ringing_for * 1000).toISOString();
+    }));
     state.board = data;
     renderBoard();
   } else if (kind.startsWith("call_")) {
