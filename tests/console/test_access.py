@@ -86,3 +86,22 @@ def test_keyboard_order_and_phone_width(api_site, console):
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_label("API token")).to_be_focused()
     assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_an_admin_sees_every_call_and_acts_for_the_user_chosen(api_site, console):
+    tab = console(api_site.tokens["admin"])
+    page, expect = tab.page, tab.expect
+    expect(page.locator("#whoami")).to_have_text("Admin")
+    expect(page.locator("#calls-title")).to_have_text("Calls")
+    alice, bob, _ = api_site.talking("1001", "1002")
+    expect(tab.calls()).to_have_count(2)                  # Alice's leg and Bob's
+    # placing a call rings a user's phone: the admin must say whose
+    page.get_by_label("Number or extension").fill("1003")
+    page.get_by_role("button", name="Call", exact=True).click()
+    expect(tab.error).to_have_text("Call 1003: choose the user to act for first")
+    page.get_by_label("Act for user").select_option("1003")
+    carol = api_site.phone("1003")
+    page.get_by_label("Number or extension").fill("1001")
+    page.get_by_role("button", name="Call", exact=True).click()
+    expect(tab.outcome).to_have_text("Calling 1001: Carol (1003)'s phone rings first")
+    carol.wait_ringing()
