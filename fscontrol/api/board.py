@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
+import gevent.event
 from flask import jsonify
 from flask_openapi3 import APIBlueprint, Tag
 
@@ -63,29 +64,68 @@ def user_states(ctx: ApiContext) -> list[dict]:
             for u in ctx.config.users]
 
 
-def pickup_groups(ctx: ApiContext, who: Principal) -> list[dict]:
+def all_groups(ctx: ApiContext) -> list[tuple]:
+    """(group, its ringing calls as clients see them) for every pickup group."""
     service = ctx.service("pickup")
     now = time.time()           # Ringing.since: the switch's creation time (epoch)
     out = []
     for number, group in sorted(service.groups_now().items()):
-        if not who.admin and who.user not in group.members and not group.may_pick(who.user):
-            continue
         ringing = [{"member": r.member, "call_id": r.leg, "caller_name": r.caller_name,
                     "caller_number": r.caller_number,
                     "ringing_for": round(max(0.0, now - r.since), 3)}
                    for r in service.ringing(group.members)]
-        out.append({"number": number, "members": sorted(group.members),
-                    "pickers": group.pickers, "ringing": ringing})
+        out.append((group, {"number": number, "members": sorted(group.members),
+                            "pickers": group.pickers, "ringing": ringing}))
     return out
 
 
-def board(ctx: ApiContext, who: Principal) -> dict:
-    """The whole board as `who` may see it (a feature this build lacks gives an empty part)."""
+def visible_groups(groups: list[tuple], who: Principal) -> list[dict]:
+    """The groups `who` is in or may pick up from (an admin: all)."""
+    return [shown for group, shown in groups
+            if who.admin or who.user in group.members or group.may_pick(who.user)]
+
+
+def pickup_groups(ctx: ApiContext, who: Principal) -> list[dict]:
+    return visible_groups(all_groups(ctx), who)
+
+
+def _shared(ctx: ApiContext, look: str | None) -> dict:
+    """What every viewer's board is made of, read once per event and `look` for all the open
+    consoles (each event makes each board stream look twice, at once and a moment later:
+    without this every stream would read the parked calls and the groups itself). `look`
+    None: read now, shared with nobody."""
     controller = ctx.active()
+    if look is None:
+        return _read(ctx, controller)
+    key = (id(controller), controller.bus.last_id, look)
+    cached = ctx.board_cache
+    if cached is not None and cached[0] == key:
+        return cached[1].get()      # read by another stream (or being read: wait for it)
+    pending = gevent.event.AsyncResult()
+    ctx.board_cache = (key, pending)
+    try:
+        pending.set(_read(ctx, controller))
+    except BaseException as e:
+        pending.set_exception(e)       # the streams waiting on it skip this board
+        if ctx.board_cache is not None and ctx.board_cache[1] is pending:
+            ctx.board_cache = None
+        raise
+    return pending.get()
+
+
+def _read(ctx: ApiContext, controller) -> dict:
     return {"ranges": ranges(ctx) if controller.feature("park") else [],
             "parked": parked_rows(ctx) if controller.feature("park") else [],
-            "groups": pickup_groups(ctx, who) if controller.feature("pickup") else [],
+            "groups": all_groups(ctx) if controller.feature("pickup") else [],
             "users": user_states(ctx)}
+
+
+def board(ctx: ApiContext, who: Principal, look: str | None = None) -> dict:
+    """The whole board as `who` may see it (a feature this build lacks gives an empty part).
+    `look` ("event": right after the newest event, "settle": a moment later) lets the event
+    streams share one read; None (a GET) reads now."""
+    parts = _shared(ctx, look)
+    return {**parts, "groups": visible_groups(parts["groups"], who)}
 
 
 def changing_part(b: dict) -> dict:

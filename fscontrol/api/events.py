@@ -77,10 +77,10 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
                    if missed is None else [frame(e.kind, e.call, e.id) for e in missed])
         sent = {}
 
-        def board_frame() -> str:
+        def board_frame(look: str = "event") -> str:
             """The board as a frame when it changed since the last one sent, else ""."""
             try:
-                now = board(ctx, who)
+                now = board(ctx, who, look)
             except Exception as e:     # the calls still stream: the board waits for the next
                 log.warning("api: board of %s not sent: %s", scope or "admin", e)
                 return ""
@@ -114,7 +114,7 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
                         # now, and once more a moment later: a feature may finish its change
                         # (an orbit's row freed) just after the event that announced it
                         if event is not None or recheck:
-                            out += board_frame()
+                            out += board_frame("event" if event is not None else "settle")
                         recheck = event is not None
                     if event is None and time.monotonic() >= quiet_until:
                         out += ": keep-alive\n\n"

@@ -132,3 +132,30 @@ def test_event_stream_with_the_board(api_site):
         assert len(reader.events) == n and reader.comments
     finally:
         reader.close()
+
+
+def test_board_streams_of_many_consoles_share_one_read(api_site, monkeypatch):
+    from fscontrol.api import board as board_module
+    reads = []
+    real = board_module.parked_rows
+    monkeypatch.setattr(board_module, "parked_rows", lambda ctx: reads.append(1) or real(ctx))
+    readers = [SseReader(c, "/api/v1/events?board=true")
+               for c in (api_site.alice, api_site.bob, api_site.admin)]
+    try:
+        until(lambda: all("board" in r.kinds() for r in readers), 5, message="no boards")
+        carol = api_site.phone("1003")
+        gevent.sleep(0.5)       # the opening boards' second looks are over
+        reads.clear()
+        mark = api_site.controller.bus.last_id or 0
+        carol.dial("*70", variables={"referred_by_user": "1002"})
+        api_site.orbit_of(carol)
+        until(lambda: all(any(k == "board" and d["parked"] for _, k, d in r.events)
+                          for r in readers), 2, message="a console never saw the park")
+        gevent.sleep(0.5)       # the second looks after the last event
+        # one read per event and one per second look, however many consoles are open (each
+        # of the three streams reading for itself would be three times that)
+        events = len([e for e in api_site.controller.bus._buffer if e.id > mark])
+        assert 0 < len(reads) <= 2 * events, (len(reads), events)
+    finally:
+        for r in readers:
+            r.close()
