@@ -67,6 +67,9 @@ def build(config: Config, database, esl, controller_id: str | None = None) -> Co
     controller = Controller(config, database, esl)
     controller.features.append(ParkFeature(controller_id))
     controller.features.append(PickupFeature())   # after park: it picks up park ring-backs
+    if config.voicemail.enabled:
+        from .voicemail import VoicemailFeature
+        controller.features.append(VoicemailFeature())
     return controller
 
 

@@ -17,6 +17,7 @@ from ..esl import (ChannelGone, CommandError, CommandTimeout, ConnectionLost, Es
                    InvalidArgument)
 from ..esl.commands import chat_command, expand_dial, new_uuid, operator_dial
 from ..flows import Flows, users_domain
+from ..render import contract
 from .errors import CallBusy, NoOrbitAvailable, NotBridged, ParkError, ParkStoreUnavailable
 from .locks import CallLocks
 from .music import HoldMusic
@@ -707,6 +708,11 @@ class ParkService:
         anything else is an extension of our context."""
         if target.startswith("voicemail:"):
             box = target.split(":", 1)[1]
+            if self.config.voicemail.enabled:   # fscontrol.voicemail takes it, as a no-answer
+                self.esl.uuid_transfer_inline(uuid, [
+                    ("set", f"{contract.VAR_ACTION}={contract.ACTION_VOICEMAIL_LEAVE}"),
+                    ("set", f"{contract.VAR_BOX}={box}"), "answer", "park"])
+                return
             domain = self.domain or self.resolve_domain()
             self.esl.uuid_transfer_inline(uuid, ["answer", ("voicemail", f"default {domain} {box}")])
         elif "/" in target:

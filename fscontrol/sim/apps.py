@@ -3,9 +3,13 @@ the events the real one fires; also the bridge mechanics shared by `bridge`, `uu
 `intercept`, and DTMF/meta-app handling."""
 from __future__ import annotations
 
+import math
+import os
 import re
+import struct
 import time
 import uuid as uuidlib
+import wave
 
 from .channels import Break, Hangup, Transfer, Unbridged
 from .endpoints import OriginateFailed, _true, originate
@@ -54,6 +58,7 @@ class Apps:
             "playback_terminators": self.noop, "hold": self.noop, "unhold": self.noop,
             "send_display": self.noop, "sched_hangup": self.noop, "record_session": self.noop,
             "valet_park": lambda ch, data: self.sw.valet.park(ch, data),
+            "record": self.record, "play_and_get_digits": self.play_and_get_digits,
         }
 
     def lookup(self, name):
@@ -153,19 +158,42 @@ class Apps:
             parts = [p for p in path[len("file_string://"):].split("!") if p]
             durations = [self._duration(p) for p in parts]
             return None if None in durations else sum(durations)
+        if os.path.isabs(path) and path.endswith(".wav") and os.path.exists(path):
+            try:
+                with wave.open(path, "rb") as w:
+                    return w.getnframes() / float(w.getframerate() or 8000)
+            except (wave.Error, EOFError, OSError):
+                return 0.0
         return self.sw.file_duration
+
+    @staticmethod
+    def _missing(path):
+        """An absolute file path that does not exist: switch_ivr_play_file cannot open it and
+        returns SWITCH_STATUS_NOTFOUND before any PLAYBACK_START (switch_ivr_play_say.c);
+        playback then answers "FILE NOT FOUND" (mod_dptools.c playback_function). Relative
+        paths stay simulated sound-pack files (the simulator has no sounds directory)."""
+        return os.path.isabs(path) and not os.path.exists(path)
 
     def playback(self, ch, data, forever=False):
         if not ch.is_answered and ch.answer_state != "early":
             ch.pre_answer()
         path = data.strip()
+        if self._missing(path):
+            ch.vars["current_application_response"] = "FILE NOT FOUND"
+            return
         prev = ch.playing
         ch.playing = (media_kind(path), path)
         self.sw.notify()
         ch.fire("PLAYBACK_START", post=[("Playback-File-Path", path)])
         status, resp = "done", "FILE PLAYED"
+        digits = getattr(ch, "collecting", None)
         try:
-            ch.wait(timeout=None if forever else self._duration(path), breakable=True)
+            if digits is not None:
+                # play_and_get_digits: any key ends the prompt (its input callback)
+                ch.wait(timeout=None if forever else self._duration(path), breakable=True,
+                        until=lambda: bool(digits))
+            else:
+                ch.wait(timeout=None if forever else self._duration(path), breakable=True)
         except Break:
             status = "break"
         except Transfer:
@@ -457,6 +485,151 @@ class Apps:
         app, _, arg = rest.partition("::")
         ch.meta_bindings[key] = (listen, flags, app, arg)
 
+    # -- record / play_and_get_digits -----------------------------------------------------------
+    RATE = 8000
+    FRAME = 0.02        # 20 ms packets, as a PCMU/L16 8 kHz call reads them
+
+    @staticmethod
+    def _talking(ch):
+        """Is someone speaking into `ch`? The simulator has no audio: a phone "speaks" by
+        having audio played into its handset (tests/livephones.py LivePhone.speak broadcasts a
+        tone to the handset; loopback carries what is written to one leg to the other's read),
+        or a sim Phone sets `speaking`."""
+        peer = ch.loopback_peer
+        if peer is not None and peer.alive and peer.playing is not None \
+                and peer.playing[0] in ("tone", "prompt", "music"):
+            return True
+        return bool(getattr(ch, "speaking", False))
+
+    def _voice(self, n, t0):
+        return b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * (t0 + i) / self.RATE)))
+                        for i in range(n))
+
+    def record(self, ch, data):
+        """mod_dptools.c record_function -> switch_ivr_record_file_event (switch_ivr_play_say.c):
+        `record <path> [<limit secs>] [<silence thresh>] [<silence hits secs>]`. The file is
+        opened for writing first (a failure hangs the call up with DESTINATION_OUT_OF_ORDER, no
+        directory is made); RECORD_START (Record-File-Path); then frames are written until the
+        caller hangs up, a playback terminator (`playback_terminators`, default "*", via
+        mod_dptools' on_dtmf, sets playback_terminator_used), uuid_break, the limit passed
+        (`now - start > limit`, whole seconds) or `silence hits` seconds below the threshold
+        (silence_hits_exhausted=true). Then record_seconds / record_ms / record_samples and
+        RECORD_STOP, whatever ended it. Written audio: a 440 Hz tone while the caller "speaks"
+        (see _talking), silence otherwise; 8 kHz 16-bit mono WAV, as mod_sndfile writes."""
+        args = data.split()
+        if not args:
+            return
+        path = args[0]
+        limit = int(args[1]) if len(args) > 1 and args[1].isdigit() else 0
+        thresh = int(args[2]) if len(args) > 2 and args[2].isdigit() else 0
+        hits = int(args[3]) if len(args) > 3 and args[3].isdigit() else 0
+        if not ch.is_answered and ch.answer_state != "early":
+            ch.pre_answer()
+        try:
+            out = wave.open(path, "wb")
+        except OSError:
+            ch.hangup("DESTINATION_OUT_OF_ORDER")
+            raise Hangup()
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(self.RATE)
+        ch.vars["silence_hits_exhausted"] = "false"
+        terminators = ch.vars.get("playback_terminators", "*")
+        terminators = "" if terminators == "none" else (
+            "1234567890*#" if terminators == "any" else terminators)
+        keys = ch.collecting = []
+        prev = ch.playing
+        ch.playing = ("recording", path)
+        ch.fire("RECORD_START", post=[("Record-File-Path", path)])
+        self.sw.notify()
+        start = time.monotonic()
+        written = 0
+        silent_for = 0.0
+        last = start
+        try:
+            while True:
+                try:
+                    ch.wait(timeout=self.FRAME, breakable=True, until=lambda: bool(keys))
+                except Break:
+                    break
+                now = time.monotonic()
+                n = int(round((now - last) * self.RATE))
+                last = now
+                talking = self._talking(ch)
+                out.writeframes(self._voice(n, written) if talking else b"\0\0" * n)
+                written += n
+                if keys:
+                    key = keys.pop(0)
+                    if key in terminators:
+                        ch.vars["playback_terminator_used"] = key
+                        break
+                if limit and int(now - start) > limit:
+                    break
+                if thresh:
+                    silent_for = 0.0 if talking else silent_for + n / self.RATE
+                    if silent_for >= (hits or 3):
+                        ch.vars["silence_hits_exhausted"] = "true"
+                        break
+        finally:
+            ch.collecting = None
+            out.close()
+            ch.playing = prev
+            ch.vars["record_seconds"] = str(written // self.RATE)
+            ch.vars["record_ms"] = str(written // (self.RATE // 1000))
+            ch.vars["record_samples"] = str(written)
+            ch.fire("RECORD_STOP", post=[("Record-File-Path", path)])
+            self.sw.notify()
+
+    def play_and_get_digits(self, ch, data):
+        """mod_dptools.c play_and_get_digits_function -> switch_play_and_get_digits
+        (switch_ivr_play_say.c): `<min> <max> <tries> <timeout ms> <terminators> <file>
+        <invalid file> <var> <regexp> [<digit timeout ms>] [<failure ext>...]`. Each try plays
+        `file` (a key ends it and counts as the first digit), then collects digits until `max`,
+        a terminator (not kept) or a timeout (first digit: `timeout`, later ones: `digit
+        timeout`, default `timeout`); input of at least `min` digits matching `regexp` is set in
+        `var` and ends it; otherwise `<var>_invalid` gets the input, `invalid file` plays and the
+        next try starts. After the last try `var` is left unset (FreeSWITCH 1.10 clears it)."""
+        args = data.split()
+        if len(args) < 9:
+            return
+        try:
+            lo, hi, tries, timeout = int(args[0]), int(args[1]), int(args[2]), int(args[3]) / 1000.0
+        except ValueError:
+            return
+        terminators, prompt, invalid, var, regexp = args[4:9]
+        digit_timeout = timeout
+        if len(args) > 9 and args[9].isdigit():
+            digit_timeout = int(args[9]) / 1000.0
+        terminators = "" if terminators == "none" else terminators
+        ch.vars.pop(var, None)
+        if not ch.is_answered and ch.answer_state != "early":
+            ch.pre_answer()
+        for _ in range(max(1, tries)):
+            keys = ch.collecting = []
+            try:
+                self.playback(ch, prompt)
+                got, term = "", None
+                wait = timeout
+                while len(got) < hi:
+                    if not keys and not ch.wait(timeout=wait, until=lambda: bool(keys)):
+                        break
+                    key = keys.pop(0)
+                    if key in terminators:
+                        term = key
+                        break
+                    got += key
+                    wait = digit_timeout
+            finally:
+                ch.collecting = None
+            if term:
+                ch.vars["read_terminator_used"] = term
+            if len(got) >= lo and re.fullmatch(regexp, got or "") and got:
+                ch.vars[var] = got
+                return
+            ch.vars[var + "_invalid"] = got
+            if invalid:
+                self.playback(ch, invalid)
+
     def on_dtmf(self, ch, digits, process=True):
         """Digits received on `ch`. A phone's keys (`process`) reach the receive hooks
         (bind_meta_app); digits queued by uuid_recv_dtmf without "~" carry
@@ -465,6 +638,10 @@ class Apps:
         for d in digits:
             ch.fire("DTMF", post=[("DTMF-Digit", d), ("DTMF-Duration", "2000"), ("DTMF-Source", "APP")])
             if not process:
+                continue
+            collecting = getattr(ch, "collecting", None)
+            if collecting is not None and not ch.meta_bindings:
+                collecting.append(d)     # an application reading keys (record, play_and_get_digits)
                 continue
             pending = getattr(ch, "meta_pending", False)
             if d == "*" and not pending:
