@@ -192,8 +192,28 @@ class Apps:
                 # play_and_get_digits: any key ends the prompt (its input callback)
                 ch.wait(timeout=None if forever else self._duration(path), breakable=True,
                         until=lambda: bool(digits))
-            else:
+            elif ch.meta_bindings:
                 ch.wait(timeout=None if forever else self._duration(path), breakable=True)
+            else:
+                # mod_dptools playback_function's on_dtmf: a key in playback_terminators
+                # (default "*") ends the file (playback_terminator_used), others are dropped
+                terms = ch.vars.get("playback_terminators", "*")
+                terms = "" if terms == "none" else ("1234567890*#" if terms == "any" else terms)
+                keys = ch.collecting = self._take_pending(ch)
+
+                def terminated():
+                    while keys:
+                        key = keys.pop(0)
+                        if key in terms:
+                            ch.vars["playback_terminator_used"] = key
+                            return True
+                    return False
+                try:
+                    if ch.wait(timeout=None if forever else self._duration(path), breakable=True,
+                               until=terminated):
+                        status = "break"
+                finally:
+                    ch.collecting = None
         except Break:
             status = "break"
         except Transfer:
@@ -537,7 +557,7 @@ class Apps:
         terminators = ch.vars.get("playback_terminators", "*")
         terminators = "" if terminators == "none" else (
             "1234567890*#" if terminators == "any" else terminators)
-        keys = ch.collecting = []
+        keys = ch.collecting = self._take_pending(ch)
         prev = ch.playing
         ch.playing = ("recording", path)
         ch.fire("RECORD_START", post=[("Record-File-Path", path)])
@@ -572,6 +592,7 @@ class Apps:
                         break
         finally:
             ch.collecting = None
+            self._unread(ch, keys)
             out.close()
             ch.playing = prev
             ch.vars["record_seconds"] = str(written // self.RATE)
@@ -605,7 +626,7 @@ class Apps:
         if not ch.is_answered and ch.answer_state != "early":
             ch.pre_answer()
         for _ in range(max(1, tries)):
-            keys = ch.collecting = []
+            keys = ch.collecting = self._take_pending(ch)
             try:
                 self.playback(ch, prompt)
                 got, term = "", None
@@ -621,6 +642,7 @@ class Apps:
                     wait = digit_timeout
             finally:
                 ch.collecting = None
+                self._unread(ch, keys)
             if term:
                 ch.vars["read_terminator_used"] = term
             if len(got) >= lo and re.fullmatch(regexp, got or "") and got:
@@ -629,6 +651,18 @@ class Apps:
             ch.vars[var + "_invalid"] = got
             if invalid:
                 self.playback(ch, invalid)
+
+    @staticmethod
+    def _unread(ch, keys):
+        """Keys an application did not read stay queued on the channel for the next one
+        (switch_ivr_collect_digits_count dequeues one digit at a time, up to the terminator)."""
+        if keys:
+            ch.__dict__["pending_dtmf"] = list(keys) + ch.__dict__.get("pending_dtmf", [])
+
+    @staticmethod
+    def _take_pending(ch):
+        pending = ch.__dict__.pop("pending_dtmf", None) or []
+        return list(pending)
 
     def on_dtmf(self, ch, digits, process=True):
         """Digits received on `ch`. A phone's keys (`process`) reach the receive hooks
@@ -639,9 +673,13 @@ class Apps:
             ch.fire("DTMF", post=[("DTMF-Digit", d), ("DTMF-Duration", "2000"), ("DTMF-Source", "APP")])
             if not process:
                 continue
-            collecting = getattr(ch, "collecting", None)
-            if collecting is not None and not ch.meta_bindings:
-                collecting.append(d)     # an application reading keys (record, play_and_get_digits)
+            if not ch.meta_bindings:
+                # switch_channel_queue_dtmf: keys wait on the channel until an application reads
+                # them (record, play_and_get_digits, playback's on_dtmf callback)
+                collecting = getattr(ch, "collecting", None)
+                if collecting is None:
+                    collecting = ch.__dict__.setdefault("pending_dtmf", [])
+                collecting.append(d)
                 continue
             pending = getattr(ch, "meta_pending", False)
             if d == "*" and not pending:

@@ -49,12 +49,12 @@ def policy_problem(pin: str, box: str, min_length: int) -> str | None:
     if len(set(pin)) == 1:
         return "a PIN may not repeat one digit"
     if _sequential(pin):
-        return "a PIN may not be a run of digits (123456, 654321)"
+        return "a PIN may not be a run of digits (like 2345 or 8765)"
     if box in pin or pin in box:
         return "a PIN may not contain the extension"
-    if len(pin) % 2 == 0 and pin[: len(pin) // 2] * 2 == pin and len(pin) >= 4 and \
-            len(set(pin[: len(pin) // 2])) <= 2:
-        return "a PIN may not be a repeated pattern (1212, 121212)"
+    for unit in range(2, len(pin) // 2 + 1):
+        if len(pin) % unit == 0 and pin[:unit] * (len(pin) // unit) == pin:
+            return "a PIN may not be a repeated pattern (121212, 123123)"
     return None
 
 
