@@ -673,7 +673,8 @@ class Apps:
             ch.fire("DTMF", post=[("DTMF-Digit", d), ("DTMF-Duration", "2000"), ("DTMF-Source", "APP")])
             if not process:
                 continue
-            if not ch.meta_bindings:
+            if not ch.meta_bindings and ch.bridged is None:
+                # not in a bridge (where keys go to meta apps and the peer): queued
                 # switch_channel_queue_dtmf: keys wait on the channel until an application reads
                 # them (record, play_and_get_digits, playback's on_dtmf callback)
                 collecting = getattr(ch, "collecting", None)

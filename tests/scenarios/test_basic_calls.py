@@ -54,8 +54,10 @@ def test_answer_after_a_delay(backend):
     alice.wait_connected(to="1002", timeout=5)
 
 
-def test_busy_callee_sends_caller_to_voicemail(backend):
-    """Per the dialplan, a failed call to a user goes to that user's voicemail."""
+def test_busy_callee_sends_caller_to_voicemail(backend, voicemail_controller):
+    """Per the dialplan, a failed call to a user goes to that user's voicemail (the
+    controller's: the dialplan parks the call for it)."""
+    voicemail_controller()
     alice, bob = backend.phones("1001", "1002")
     bob.reject_busy()
     alice.dial("1002")
