@@ -351,6 +351,9 @@ def _check_voicemail(p, config: Config) -> None:
                 p((f"voicemail.{f.name}", "must not be empty (a sound file or tone_stream://...)"))
             elif any(c in value for c in " '\"{}") or "${" in value:
                 p((f"voicemail.{f.name}", f'"{value}" must not contain spaces, quotes or braces'))
+    for key, code in config.feature_codes().items():
+        if v.pilot and key != "voicemail.pilot" and code == v.pilot:
+            p(("voicemail.pilot", f'"{v.pilot}" is also {key}'))
     if not re.fullmatch(r"[a-z]{2,3}", v.say_language):
         p(("voicemail.say_language", f'"{v.say_language}" is not a language code like "en"'))
     try:
