@@ -26,6 +26,10 @@ from .store import Box, Message, VoicemailStore
 
 log = logging.getLogger("fscontrol.voicemail")
 
+# what a channel of ours runs while a flow drives it (the flow's applications, or park between)
+_FLOW_APPS = frozenset({"park", "playback", "play_and_get_digits", "record", "say"})
+_ACTIONS = ("voicemail_leave", "voicemail_check", "voicemail_pilot")
+
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
@@ -109,9 +113,7 @@ class Mailboxes:
         failures = b.failures
         self.store.set_pin(b.box, hash_pin(pin), self.v.pin_history, must_change=True)
         # set_pin starts the count again; the lockout counts on across the reset
-        self.store._run(lambda conn: conn.execute(
-            "UPDATE voicemail_boxes SET failures = %s WHERE switch = %s AND box = %s",
-            (failures, self.store.switch, b.box)))
+        self.store.set_failures(b.box, failures)
         log.warning("voicemail: PIN of box %s reset after %d failed logons%s", b.box, failures,
                     " (new PIN mailed)" if b.email else " (no email: an admin must set one)")
         self.on_change(b.box, "pin_reset", pin)
@@ -238,6 +240,41 @@ class VoicemailService(Mailboxes):
             return
         for b in boxes:
             self.notify_mwi(b.box)
+        self.resume_unhandled()
+
+    def resume_unhandled(self) -> None:
+        """Calls our dialplan sent to voicemail that were waiting in park when we (re)connected
+        and that no flow of this process handles (their CHANNEL_PARK came while the switch was
+        unreachable, or their flow died with the connection): their flow starts again — a
+        caller leaving a message hears the greeting again, one in the menus logs on again."""
+        from ..esl import EslError
+        from ..render import contract
+        registry = self.esl.registry
+        for uuid, app in list(registry.at_connect.items()):
+            ch = registry.get(uuid)
+            if ch is None or app not in _FLOW_APPS or ch.application not in _FLOW_APPS \
+                    or uuid in self.handling:
+                continue
+            try:
+                action = self.esl.uuid_getvar(uuid, contract.VAR_ACTION)
+                box = self.esl.uuid_getvar(uuid, contract.VAR_BOX)
+            except EslError:
+                continue
+            if action not in _ACTIONS or not self.claim(uuid):
+                continue
+            try:   # what a dead flow left running (a prompt, a recording nobody will store)
+                self.esl.uuid_break(uuid, all=True)
+            except EslError:
+                pass
+            if action == contract.ACTION_VOICEMAIL_LEAVE:
+                log.warning("voicemail: %s waits for box %s unhandled; greeting it now", uuid, box)
+                self.spawn(self.leave, uuid, box or "")
+            else:
+                own = ch.caller_id_number if action == contract.ACTION_VOICEMAIL_CHECK else None
+                if own and not any(u.extension == own for u in self.config.users):
+                    own = None
+                log.warning("voicemail: %s waits in the voicemail menu unhandled; starting it", uuid)
+                self.spawn(self.check, uuid, own)
 
     def message_query(self, account: str) -> None:
         box, _ = account_box(account)
@@ -250,6 +287,8 @@ class VoicemailService(Mailboxes):
             self._leave(uuid, box)
         finally:
             self.handling.discard(uuid)
+            if uuid in self.esl.registry:     # whatever happened, nobody is left in park
+                Session(self.esl, uuid).hangup()
 
     def _leave(self, uuid: str, box: str) -> None:
         call = Session(self.esl, uuid)
@@ -290,10 +329,36 @@ class VoicemailService(Mailboxes):
         if call.alive:
             call.hangup()
 
-    def _add(self, box, kind, number, name, ms, path, uuid, b: Box) -> Message:
+    def _add(self, box, kind, number, name, ms, path, uuid, b: Box) -> Message | None:
         mail = bool(b.email and self.config.smtp.host)
-        m = self.store.add_message(box, kind, number, name, ms, path,
-                                   sha256_of(path) if path else None, uuid, mail)
+        digest = sha256_of(path) if path else None
+        try:
+            m = self.store.add_message(box, kind, number, name, ms, path, digest, uuid, mail)
+        except VoicemailStoreUnavailable as e:
+            # the caller is done: hang up now, keep the recording, store the row when the
+            # database answers again (a few minutes of backoff, then it is logged as lost)
+            log.error("voicemail: %s for %s not stored yet, database unavailable: %s", kind, box, e)
+            Session(self.esl, uuid).hangup()
+            self.spawn(self._add_later, box, kind, number, name, ms, path, digest, uuid, mail)
+            return None
+        self._added(m, mail)
+        return m
+
+    def _add_later(self, box, kind, number, name, ms, path, digest, uuid, mail, tries=10) -> None:
+        for attempt in range(tries):
+            gevent.sleep(min(30.0, 0.5 * 2 ** attempt))
+            try:
+                m = self.store.add_message(box, kind, number, name, ms, path, digest, uuid, mail)
+            except VoicemailStoreUnavailable:
+                continue
+            log.info("voicemail: %s for %s stored after the database came back", kind, box)
+            self._added(m, mail)
+            return
+        log.error("voicemail: %s for %s from %s LOST: the database never answered (the "
+                  "recording stays at %s)", kind, box, number or "unknown", path or "-")
+
+    def _added(self, m: Message, mail: bool) -> None:
+        box, kind = m.box, m.kind
         metrics_count(kind)
         if kind == "message":
             self._changed(box, "created", m)
@@ -301,7 +366,6 @@ class VoicemailService(Mailboxes):
             self.bus.publish("voicemail_created", m.to_dict(), [box])
         if mail:
             self._wake.set()
-        return m
 
     # -- dial-in access ------------------------------------------------------------------------
     def check(self, uuid: str, box: str | None) -> None:

@@ -159,6 +159,11 @@ class VoicemailStore:
         self._run(run)
         return self.require(box)
 
+    def set_failures(self, box: str, failures: int) -> None:
+        self._run(lambda conn: conn.execute(
+            "UPDATE voicemail_boxes SET failures = %s WHERE switch = %s AND box = %s",
+            (failures, self.switch, box)))
+
     def logon_ok(self, box: str) -> None:
         self._run(lambda conn: conn.execute(
             "UPDATE voicemail_boxes SET failures = 0 WHERE switch = %s AND box = %s",

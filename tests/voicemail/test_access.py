@@ -193,7 +193,8 @@ def _cli(site, tmp_path, *args, stdin=None):
     toml = (ROOT / "fscontrol.example.toml").read_text().replace(
         "esl_port = 8021", f"esl_port = {site.switch.port}").replace(
         'name = ""', f'name = "{site.config.switch.identity}"', 1)
-    toml += f'\n[voicemail]\nstorage = "{site.config.voicemail.storage}"\n'
+    toml = toml.replace("\n[voicemail]\n",
+                        f'\n[voicemail]\nstorage = "{site.config.voicemail.storage}"\n', 1)
     (tmp_path / "site.toml").write_text(toml)
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
     env.update({"DATABASE_URL": site.database.url,

@@ -155,3 +155,46 @@ def test_park_fallback_voicemail_takes_a_message(make_vm, smtp):
     alice.hangup()
     [m] = site.wait_messages("1002", 1)
     assert m.caller_number == "1001" and m.kind == "message"
+
+
+def test_database_down_the_caller_is_hung_up_and_the_message_stored_later(make_vm, smtp):
+    site = make_vm()
+    alice = site.switch.register("1001", "Alice")
+    svc = site.service
+    good = svc.store.database
+    from fscontrol.db import Database
+    bob = site.switch.register("1002")
+    bob.reject_busy()
+    alice.dial("1002")
+    alice.wait_hearing("recording", timeout=10)
+    svc.store.database = Database("postgresql://127.0.0.1:9/nowhere", connect_timeout=1)
+    speak(alice, 1.2)
+    alice.wait_idle(15)                # silence ends it; no database: hung up all the same
+    assert site.messages("1002") == []
+    svc.store.database = good
+    [m] = site.wait_messages("1002", 1, timeout=15)
+    assert m.kind == "message" and os.path.exists(m.path)
+
+
+def test_a_caller_waiting_when_the_controller_restarts_gets_the_greeting_again(make_vm, smtp):
+    site = make_vm(prompt_greeting="tone_stream://%(3000,0,440)")
+    alice = site.switch.register("1001", "Alice")
+    bob = site.switch.register("1002")
+    bob.reject_busy()
+    alice.dial("1002")
+    uuid = alice.calls[-1].uuid
+    until(lambda: site.rec.played[uuid][:1] == [site.config.voicemail.prompt_greeting])
+    # the controller dies (kill -9): no cleanup, nothing said to the switch
+    controller, site.controller = site.controller, None
+    for feature in controller.features:
+        feature.stop()
+    controller.esl._stop_event.set()
+    controller.esl._conn.close("killed")
+    controller.esl.dispatcher.stop()
+    site.start()
+    alice.wait_hearing("recording", timeout=15)
+    assert site.rec.played[uuid].count(site.config.voicemail.prompt_greeting) == 2
+    speak(alice, 1.2)
+    alice.wait_idle(15)
+    [m] = site.wait_messages("1002", 1)
+    assert m.kind == "message"
