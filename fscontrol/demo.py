@@ -79,7 +79,7 @@ def main() -> int:
     esl = make_client(site)
     esl.on("*", show_event)
     controller = build(site, database, esl).start()
-    park = controller.features[0].service
+    park = controller.feature("park").service
     try:
         if not esl.wait_connected(timeout=10):
             say(f"fscontrol demo: the controller could not connect: {esl.last_error}")
@@ -130,7 +130,7 @@ def main() -> int:
         carol.wait_idle(timeout=5)
         wait(lambda: len(esl.registry) == 0)
         say("    call log: " + ", ".join(r["action"] for r in park.store.call_log(orbit)))
-        pickup = controller.features[1].service
+        pickup = controller.feature("pickup").service
         dave = switch.register("1004", "Dave")
         say("9. Group Call Pickup: Dave (1004) calls Bob, whose phone rings; Alice (1001, in "
             "group *8001 with Bob) dials *8001")

@@ -31,6 +31,7 @@ from psycopg import errors as pg_errors
 
 from .db.connect import error_reason
 from .errors import DatabaseUnavailable
+from .metrics import database_errors
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class ActiveLock:
                         self._open()
                     won = self._try_lock()
             except (DatabaseUnavailable, psycopg.Error) as e:
+                database_errors.labels("ha").inc()
                 self._close()
                 reason = e if isinstance(e, DatabaseUnavailable) else error_reason(e, self.database.url)
                 self._report(logging.WARNING, f"standby for switch {self.switch}: cannot reach "
@@ -198,6 +200,7 @@ class ActiveLock:
                     else:
                         reason = "the database no longer holds the lock for this controller"
             except psycopg.Error as e:
+                database_errors.labels("ha").inc()
                 reason = f"database connection lost ({error_reason(e, self.database.url)})"
         self._lose(reason)
 

@@ -81,6 +81,7 @@ class EslClient(CommandsMixin):
         self.dispatcher = Dispatcher(worker_idle_timeout)
         self._jobs: dict = {}
         self._on_connect: list = []
+        self._on_disconnect: list = []
         self._conn: Optional[EslConnection] = None
         self._ready = GEvent()  # connected + subscribed + reconciled
         self._state_changed = GEvent()
@@ -128,6 +129,19 @@ class EslClient(CommandsMixin):
         """``callback(client)`` after every (re)connect, once the registry is reconciled."""
         self._on_connect.append(callback)
         return callback
+
+    def on_disconnect(self, callback: Callable[["EslClient"], object]):
+        """``callback(client)`` when an established connection is lost or the client stops
+        (runs in the socket's reader: it must not block)."""
+        self._on_disconnect.append(callback)
+        return callback
+
+    def _disconnected(self):
+        for callback in list(self._on_disconnect):
+            try:
+                callback(self)
+            except Exception:
+                log.exception("ESL on_disconnect hook %r failed", callback)
 
     def wait_for(self, uuid: str, match: Match, timeout: Optional[float] = None) -> Waiter:
         """A :class:`Waiter` for the next event of channel ``uuid`` matching ``match`` (event
@@ -186,6 +200,7 @@ class EslClient(CommandsMixin):
         self._ready.clear()
         self._fail_jobs(ConnectionLost(f"ESL at {self.address}: client stopped"))
         self.dispatcher.stop()
+        self._disconnected()
         self._notify()
 
     def __enter__(self):
@@ -288,9 +303,12 @@ class EslClient(CommandsMixin):
     def _on_conn_lost(self, conn: EslConnection, reason: str):
         if conn is not self._conn:
             return
-        if self._ready.is_set():
+        was_ready = self._ready.is_set()
+        if was_ready:
             self.last_loss = reason
         self._ready.clear()
+        if was_ready:
+            self._disconnected()
         self._fail_jobs(ConnectionLost(f"ESL at {self.address}: {reason} (job outcome unknown)"))
         self._lost.set()
         self._notify()

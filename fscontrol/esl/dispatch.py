@@ -3,11 +3,14 @@
 Events of one channel are handled in order; different channels (and non-channel events, on
 their own queue) run concurrently, so a slow or raising handler never stalls the socket
 reader or other channels. Routing is a dict lookup by uuid; idle workers exit by themselves.
+``pending`` counts events queued and not yet handled; ``lag_observer``, when set, is given each
+event's seconds from its dispatch (its arrival off the socket) to the start of its handling.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Callable, Iterable, Optional, Union
 
 import gevent
@@ -112,17 +115,22 @@ class _Worker:
         owner = self.owner
         queue = self.queue
         idle = owner.idle_timeout
+        clock = time.monotonic
         try:
             while True:
                 try:
-                    event, handlers = queue.get(timeout=idle)
+                    event, handlers, queued_at = queue.get(timeout=idle)
                 except Empty:
                     break
+                observe = owner.lag_observer
+                if observe is not None:
+                    observe(clock() - queued_at)
                 for handler in handlers:
                     try:
                         handler(event)
                     except Exception:
                         log.exception("ESL handler %r failed on %s %s", handler, event.name, event.uuid)
+                owner.pending -= 1
                 if event.name == "CHANNEL_DESTROY" and queue.empty():
                     break
         finally:
@@ -141,6 +149,8 @@ class Dispatcher:
         self._any: tuple = ()
         self._waiters: dict = {}  # uuid -> list[Waiter]
         self._workers: dict = {}  # uuid (None for non-channel events) -> _Worker
+        self.pending = 0  # events queued for handlers, not handled yet
+        self.lag_observer: Optional[Callable[[float], object]] = None
 
     # registration ---------------------------------------------------------------------------
     def on(self, key: str, handler: Handler):
@@ -212,7 +222,8 @@ class Dispatcher:
         worker = self._workers.get(key)
         if worker is None:
             worker = self._workers[key] = _Worker(self, key)
-        worker.queue.put((event, handlers))
+        self.pending += 1
+        worker.queue.put((event, handlers, time.monotonic()))
 
     # maintenance ----------------------------------------------------------------------------
     def rename(self, old: str, new: str):
@@ -237,4 +248,5 @@ class Dispatcher:
     def stop(self):
         workers = list(self._workers.values())
         self._workers.clear()
+        self.pending = 0  # what the killed workers still held is dropped with them
         gevent.killall([w.greenlet for w in workers], block=False)

@@ -43,6 +43,7 @@ class Channel:
     caller_id_name: Optional[str] = None
     caller_id_number: Optional[str] = None
     destination_number: Optional[str] = None
+    context: Optional[str] = None  # Caller-Context: the dialplan context it runs (or ran) in
     other_leg_uuid: Optional[str] = None  # Other-Leg-Unique-ID (originator / peer leg)
     bridged_to: Optional[str] = None  # set by CHANNEL_BRIDGE, cleared by CHANNEL_UNBRIDGE
     application: Optional[str] = None
@@ -184,6 +185,9 @@ class ChannelRegistry:
             ch.caller_id_number = ev.caller_id_number
         if ev.destination_number is not None:
             ch.destination_number = ev.destination_number
+        context = ev.headers.get("Caller-Context")
+        if context is not None:
+            ch.context = context
         if ev.hangup_cause is not None:
             ch.hangup_cause = ev.hangup_cause
         name = ev.name
@@ -284,6 +288,7 @@ class ChannelRegistry:
             ch.caller_id_name = row.get("cid_name", ch.caller_id_name)
             ch.caller_id_number = row.get("cid_num", ch.caller_id_number)
             ch.destination_number = row.get("dest") or ch.destination_number
+            ch.context = row.get("context") or ch.context
             ch.application = row.get("application") or None
             epoch = str(row.get("created_epoch") or "")
             if epoch.isdigit() and not ch.created:

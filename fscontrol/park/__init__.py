@@ -28,8 +28,10 @@ class ParkFeature:
         self.service: ParkService | None = None
 
     def attach(self, controller) -> None:
+        from ..calls import announcer
         self.service = ParkService(controller.config, controller.database, controller.esl,
                                    self.controller_id)
+        self.service.announce = announcer(controller)
         ParkHandlers(self.service).attach(controller.esl)
 
     def stop(self) -> None:

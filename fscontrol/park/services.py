@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import gevent
 
+from .. import metrics
 from ..esl import (ChannelGone, CommandError, CommandTimeout, ConnectionLost, EslError,
                    InvalidArgument)
 from ..esl.commands import chat_command, expand_dial, new_uuid, operator_dial
@@ -59,7 +60,9 @@ class ParkService:
         # rows belong to the switch; the controller id only says which process runs their timers
         self.store = ParkStore(database, config.switch.identity)
         self.controller_id = controller_id or f"{socket.gethostname()}:{os.getpid()}"
-        self.machine = StateMachine(self.store, self.controller_id)
+        self.machine = StateMachine(self.store, self.controller_id, self._changed)
+        # publishes call_parked / call_retrieved to the live events (fscontrol.calls.announcer)
+        self.announce = lambda kind, uuid, users, **fields: None
         self.presence = Presence(esl, self.park_config.presence_proto)
         self.music = HoldMusic(self.park_config, self.ranges)
         self.locks = CallLocks()
@@ -227,6 +230,24 @@ class ParkService:
                 log.info("park: tag of %s not removed: %s", call.channel_uuid, e)
         if publish:
             self.presence.publish(call.orbit, False)
+
+    def _changed(self, action: str, call: ParkedCall, other_uuid: str | None) -> None:
+        """Every park and every move of a parked call (StateMachine's listener): counted, and
+        a park or a retrieve announced to the users concerned (the parker, the retriever and
+        the parked caller when they are users)."""
+        if action == "park":
+            metrics.parks.inc()
+            self.announce("call_parked", call.channel_uuid, [call.parker], orbit=call.orbit,
+                          parker=call.parker)
+        elif call.state is State.RETRIEVED:
+            metrics.retrieves.inc()
+            if action == "ringback_answered":
+                retriever = call.parker
+            else:
+                _, number = self.party(other_uuid) if other_uuid else ("", "")
+                retriever = number if self.is_user(number) else None
+            self.announce("call_retrieved", call.channel_uuid, [retriever, call.parker],
+                          orbit=call.orbit, retriever=retriever, parker=call.parker)
 
     # -- parking ---------------------------------------------------------------------------
     def park(self, request: ParkRequest, deadline_for=None) -> ParkedCall:
@@ -513,6 +534,7 @@ class ParkService:
             if call.deadline > now() + timedelta(milliseconds=50):  # moved meanwhile
                 self._schedule(call)
                 return
+            metrics.park_timeouts.inc()
             s = self.settings(call.range_name)
             if not call.parker or call.attempts >= s.max_attempts:
                 self._fallback(call, "timeout, nobody to ring back" if not call.parker

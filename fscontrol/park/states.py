@@ -87,15 +87,26 @@ class ParkRequest:
 class StateMachine:
     """The one place a parked call changes state."""
 
-    def __init__(self, store, controller_id: str):
+    def __init__(self, store, controller_id: str, listener=None):
         self.store = store
         self.controller_id = controller_id
+        # listener(action, call, other_uuid): told of every park and every move made (the
+        # service counts them and announces them to the live events)
+        self.listener = listener
+
+    def _tell(self, action: str, call: ParkedCall, other_uuid: str | None = None) -> None:
+        if self.listener is not None:
+            try:
+                self.listener(action, call, other_uuid)
+            except Exception:   # what is told never undoes what was done
+                log.exception("park: listener failed on %s of %s", action, call.orbit)
 
     def park(self, request: ParkRequest, ranges, allocation: str, deadline_for) -> ParkedCall:
         """None -> parked: allocate a free orbit (atomic INSERT) and write the `park` row."""
         call = self.store.allocate(request, ranges, allocation, deadline_for, self.controller_id)
         log.info("park: %s parked at %s (range %s, parker %s, via %s)", call.caller,
                  call.orbit, call.range_name, call.parker or "nobody", request.via)
+        self._tell("park", call)
         return call
 
     def transition(self, call: ParkedCall, to: State, action: str, *, other_uuid: str | None = None,
@@ -117,4 +128,5 @@ class StateMachine:
         log.info("park: %s at %s: %s -> %s (%s)%s", call.caller, call.orbit, call.state.value,
                  to.value, action, "".join(f" {k}={v}" for k, v in details.items()
                                            if k not in ("from", "to")))
+        self._tell(action, new, other_uuid)
         return new

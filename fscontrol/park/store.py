@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 
 from ..db.connect import error_reason
 from ..errors import DatabaseUnavailable
+from ..metrics import database_errors
 from .errors import NoOrbitAvailable, ParkError, ParkStoreUnavailable
 from .states import ParkedCall, ParkRequest, State
 
@@ -106,6 +107,7 @@ class ParkStore:
 
     def _run(self, fn):
         if not self._slots.acquire(timeout=self.database.connect_timeout):
+            database_errors.labels("park").inc()
             raise ParkStoreUnavailable("all database connections busy")
         conn = None
         reusable = False
@@ -115,8 +117,10 @@ class ParkStore:
             reusable = True
             return result
         except DatabaseUnavailable as e:
+            database_errors.labels("park").inc()
             raise ParkStoreUnavailable(str(e)) from None
         except psycopg.OperationalError as e:
+            database_errors.labels("park").inc()
             raise ParkStoreUnavailable(f"database error: {error_reason(e, self.database.url)}") from None
         except (psycopg.Error, ParkError):
             reusable = True  # the statement failed, the connection did not (checked in _checkin)

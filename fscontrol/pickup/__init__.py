@@ -27,7 +27,9 @@ class PickupFeature:
         park = next((f.service for f in controller.features
                      if getattr(f, "service", None) is not None and hasattr(f.service, "take_ringback")),
                     None)
+        from ..calls import announcer
         self.service = PickupService(controller.config, controller.database, controller.esl, park)
+        self.service.announce = announcer(controller)
         PickupHandlers(self.service).attach(controller.esl)
 
     def stop(self) -> None:

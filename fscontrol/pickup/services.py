@@ -20,6 +20,7 @@ import gevent
 
 from ..esl import ChannelGone, EslError
 from ..esl.commands import chat_command
+from .. import metrics
 from ..flows import Flows, users_domain
 from .errors import PickupError, PickupStoreUnavailable
 from .groups import Group, Groups
@@ -70,6 +71,8 @@ class PickupService:
         self._refresher: gevent.Greenlet | None = None
         self.flows = Flows(log, "pickup", (PickupError,))
         self.domain = ""
+        # publishes call_picked_up to the live events (fscontrol.calls.announcer)
+        self.announce = lambda kind, uuid, users, **fields: None
 
     # -- plumbing --------------------------------------------------------------------------
     def spawn(self, fn, *args) -> gevent.Greenlet:
@@ -146,7 +149,7 @@ class PickupService:
             return self._nothing(picker, who, number, "no such group" if group is None else "empty group")
         if not group.may_pick(who):
             return self._refused(picker, who, number)
-        return self._take(picker, who, number, group.members - {who})
+        return self._take(picker, who, number, group.members - {who}, "group")
 
     def directed_pickup(self, picker: str, target: str) -> Ringing | None:
         try:
@@ -155,7 +158,7 @@ class PickupService:
             if group is not None and not group.may_pick(who):
                 return self._refused(picker, who, f"{self.config.features.directed_pickup}{target}")
             return self._take(picker, who, f"{self.config.features.directed_pickup}{target}",
-                              {target} - {who})
+                              {target} - {who}, "directed")
         finally:
             self.claimed.discard(picker)
 
@@ -167,7 +170,8 @@ class PickupService:
             log.error("pickup: membership from before, database unavailable: %s", e)
             return self.cached_groups()
 
-    def _take(self, picker: str, who: str | None, number: str, members) -> Ringing | None:
+    def _take(self, picker: str, who: str | None, number: str, members,
+              kind: str) -> Ringing | None:
         """The longest-ringing call not already being taken (nor the picker's own, from another
         of their phones); if it cannot be taken (its caller hung up, it was answered meanwhile)
         the next one; none: the nothing-ringing prompt."""
@@ -177,7 +181,7 @@ class PickupService:
             self.taken.add(r.key)
             try:
                 if self._connect(picker, r):
-                    self._done(picker, who, number, r)
+                    self._done(picker, who, number, r, kind)
                     return r
             finally:
                 self.taken.discard(r.key)
@@ -230,9 +234,14 @@ class PickupService:
             if not bridged.ready():
                 bridged.cancel()
 
-    def _done(self, picker: str, who: str | None, number: str, r: Ringing) -> None:
+    def _done(self, picker: str, who: str | None, number: str, r: Ringing, kind: str) -> None:
         caller = r.caller_name or r.caller_number or "unknown"
         log.info("pickup: %s's call (ringing %s) picked up by %s via %s", caller, r.member, who, number)
+        metrics.pickups.labels(kind).inc()
+        # the call that rang (the caller's leg; a park ring-back: the parked call)
+        self.announce("call_picked_up", r.caller_leg or r.parked, [who, r.member], picker=who,
+                      callee=r.member, group=number if kind == "group" else None,
+                      picker_call=picker)
         self._log("pickup", picker, r.key, number, member=r.member, picker=who,
                   caller=r.caller_number or None, ringback=bool(r.parked) or None)
         if self.pc.notify:

@@ -9,6 +9,7 @@ import psycopg
 
 from ..db.connect import error_reason
 from ..errors import DatabaseUnavailable
+from ..metrics import database_errors
 from .errors import PickupStoreUnavailable
 
 
@@ -22,8 +23,10 @@ class PickupStore:
             with self.database.connection() as conn:
                 return fn(conn)
         except DatabaseUnavailable as e:
+            database_errors.labels("pickup").inc()
             raise PickupStoreUnavailable(str(e)) from None
         except psycopg.OperationalError as e:
+            database_errors.labels("pickup").inc()
             raise PickupStoreUnavailable(
                 f"database error: {error_reason(e, self.database.url)}") from None
 

@@ -136,6 +136,29 @@ class Phone(PhoneWaits):
         self.sw.api.execute("uuid_transfer", "%s %s XML %s" % (other.uuid, number, other.context))
         ch.hangup("NORMAL_CLEARING")
 
+    def hold(self):
+        """Put the current call on hold from the phone (a re-INVITE with a=sendonly): mod_sofia
+        calls switch_channel_mark_hold (switch_channel.c), which sets CF_LEG_HOLDING -- on an
+        answered channel that sets the call state HELD (switch_channel_set_flag_value) -- and
+        then fires CHANNEL_HOLD."""
+        self._mark_hold(True)
+
+    def unhold(self):
+        """Take the call off hold from the phone: switch_channel_mark_hold(FALSE) clears
+        CF_LEG_HOLDING (call state UNHOLD, switch_channel_clear_flag), then CHANNEL_UNHOLD."""
+        self._mark_hold(False)
+
+    def _mark_hold(self, on):
+        ch = self.channel
+        if ch is None or not ch.alive or not ch.is_answered:
+            raise RuntimeError("phone %s has no answered call to hold" % self.user)
+        if ch.held == on:
+            return      # switch_channel_mark_hold: no event when the flag does not change
+        ch.held = on
+        ch.set_callstate("HELD" if on else "UNHOLD")
+        ch.fire("CHANNEL_HOLD" if on else "CHANNEL_UNHOLD")
+        self.sw.notify()
+
     def hangup(self, cause=None):
         ch = self.channel
         if ch is None or not ch.alive:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from fscontrol.config import load
+from fscontrol.calls import CallsFeature
 from fscontrol.config.model import OrbitRange
 from fscontrol.controller import Controller
 from fscontrol.db import Database, upgrade
@@ -103,6 +104,8 @@ class Site:
         esl = EslClient("127.0.0.1", self.switch.port, "ClueCon", connect_timeout=2,
                         command_timeout=5, heartbeat_interval=None, backoff=(0.02, 0.2))
         self.controller = Controller(self.config, self.database, esl)
+        self.calls_feature = CallsFeature()           # as fscontrol.controller.build wires it
+        self.controller.features.append(self.calls_feature)
         self.feature = ParkFeature(controller_id=self.controller_id)
         self.controller.features.append(self.feature)
         self.pickup_feature = PickupFeature()        # as fscontrol.controller.build wires it
@@ -116,6 +119,10 @@ class Site:
     @property
     def service(self):
         return self.feature.service
+
+    @property
+    def calls(self):
+        return self.calls_feature.tracker
 
     @property
     def esl(self):
