@@ -27,5 +27,10 @@ def test_demo_runs_the_scenario_on_embedded_defaults(tmp_path):
     start = lines.index("    fscontrol parked:")
     shown = lines[start + 1:start + 4]   # the `fscontrol parked` table, nothing in between
     assert shown[0].split()[:2] == ["ORBIT", "CALLER"] and shown[2] == "      1 parked call(s)", shown
+    assert re.search(r"message \d+ for 1002 from Dave <1004>, 2\.\d s, recorded by the switch", out)
+    assert "MWI sent to Bob's phones: " in out
+    assert re.search(r'email arrived for bob@example.com: "Voicemail from Dave <1004> \(2s\)" '
+                     r'with voicemail-1002-\d+\.wav', out)
+    assert "delivery recorded: 250 " in out
     assert out.rstrip().endswith("demo done.")
     assert (tmp_path / ".fscontrol" / "pgdata" / "PG_VERSION").exists()
