@@ -160,9 +160,7 @@ class Mailboxes:
 
 
 def metrics_count(what: str) -> None:
-    counter = getattr(metrics, "voicemail_events", None)
-    if counter is not None:
-        counter.labels(what).inc()
+    metrics.voicemail_events.labels(what).inc()
 
 
 class VoicemailService(Mailboxes):

@@ -80,9 +80,6 @@ class VoicemailStore:
             raise VoicemailStoreUnavailable(
                 f"database error: {error_reason(e, self.database.url)}") from None
 
-    def close(self) -> None:
-        pass
-
     # -- boxes ---------------------------------------------------------------------------------
     def ensure_boxes(self, boxes: dict[str, str], keep_local_copy: bool) -> None:
         """A mailbox for every configured user (`boxes`: extension -> email); the email follows
