@@ -8,7 +8,9 @@ Prints the median of several runs for (a) greenswitch's InboundESL with a no-op 
 with the p50/p99 latency from the picker's CHANNEL_PARK to the controller's intercept and to the
 picker bridged (benchmarks/pickups.py; needs PostgreSQL: DATABASE_URL, else an embedded one);
 (e) sustained park/retrieve cycles offered at fixed rates to `fscontrol run` (benchmarks/load.py),
-with decision latency p50/p99, CPU per 1,000 cycles, lost calls and the rate where it breaks.
+with decision latency p50/p99, CPU per 1,000 cycles, lost calls and the rate where it breaks;
+(f) Call Via Work calls placed and connected per second on the simulated switch, with the
+latency of `place()` returning and of the call connected (benchmarks/callviawork.py).
 
 Everything printed is also written to build/bench/report.txt, with the plot of (e) beside it
 (build/bench/load-latency.png, when matplotlib from the `bench` extra is installed).
@@ -29,7 +31,7 @@ import gevent  # noqa: E402
 import gevent.event  # noqa: E402
 import greenswitch  # noqa: E402
 
-from . import blaster, load, pickups, ranges  # noqa: E402
+from . import blaster, callviawork, load, pickups, ranges  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "build" / "bench"
 
@@ -119,9 +121,11 @@ def main() -> None:
                              "(default 25,50,100,150,200,300,400)")
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="seconds each load rate is offered (default 10)")
-    parser.add_argument("--only", choices=("events", "check", "pickup", "load"),
-                        help="run only the event pipeline, the config check, the pickup or the "
-                             "load figure")
+    parser.add_argument("--calls", type=int, default=200,
+                        help="Call Via Work calls per concurrency level (default 200)")
+    parser.add_argument("--only", choices=("events", "check", "pickup", "load", "callviawork"),
+                        help="run only the event pipeline, the config check, the pickup, the "
+                             "load or the Call Via Work figure")
     args = parser.parse_args()
     try:
         rates = [float(r) for r in args.rates.split(",")]
@@ -143,7 +147,9 @@ def main() -> None:
         pickups.report(levels, args.pickups)
     if args.only in (None, "load"):
         load.report(rates, args.seconds, OUT)
-    if args.only in ("check", "pickup", "load"):
+    if args.only in (None, "callviawork"):
+        callviawork.report(levels, max(1, args.calls))
+    if args.only in ("check", "pickup", "load", "callviawork"):
         return
     mix = blaster.recorded_events()
     print(f"event mix: {len(mix)} recorded events from tests/fs_traces, cycled to {args.events:,} per run")

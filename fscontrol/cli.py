@@ -332,6 +332,74 @@ def cmd_voicemail(args) -> int:
     return 0
 
 
+
+
+def cmd_call(args) -> int:
+    """Call Via Work from the command line: the same service `fscontrol run` uses, on its own
+    event-socket connection; each step printed as it happens; exit 0 once connected."""
+    import gevent
+    from .callviawork import CallViaWorkService, State
+    from .callviawork.handlers import CallViaWorkHandlers
+    from .controller import make_client
+    from .db import open_database
+    from .errors import RequestError, SwitchAuthFailed
+    from .esl import AuthenticationError, EslError
+    config = _load(args.config)
+    database = open_database(config, upgrade=False, require_current=True)
+    client = make_client(config, heartbeat_interval=None)
+    steps = {State.RINGING_USER: lambda p: [f"ringing your phone {p.device}"],
+             State.CALLING_DESTINATION: lambda p: ["answered", f"calling {p.destination}"],
+             State.CONNECTED: lambda p: ["connected"],
+             State.FAILED: lambda p: [f"failed: {p.outcome}" + (f" ({p.cause})" if p.cause else "")],
+             State.CANCELLED: lambda p: ["cancelled"],
+             State.ENDED: lambda p: [f"ended: {p.outcome}"]}
+
+    placing = [True]   # what happens inside place() is printed once it returns
+
+    def show(p):
+        if placing[0]:
+            return
+        for line in steps.get(p.state, lambda p: [])(p):
+            print(line, flush=True)
+
+    service = CallViaWorkService(config, database, client, listeners=[show])
+    CallViaWorkHandlers(service).attach(client)
+    cvw = config.call_via_work
+    wait = args.wait if args.wait is not None else cvw.user_timeout + cvw.destination_timeout + 15
+    try:
+        try:
+            client.connect(timeout=5)
+        except AuthenticationError:
+            raise SwitchAuthFailed(f"ESL at {config.switch.esl_host}:{config.switch.esl_port} "
+                                   f"rejected the password") from None
+        except EslError as e:
+            raise FscontrolError(f"switch unreachable: {e}") from None
+        try:
+            p = service.place(args.user, args.number, callback=args.callback)
+        except RequestError as e:
+            print(f"failed: {e.id}: {e}", file=sys.stderr)
+            return e.exit_code
+        placing[0] = False
+        show(p)     # ringing your phone ..., or what failed at once
+        try:
+            with gevent.Timeout(wait, False):
+                while p.state is not State.CONNECTED and not p.state.terminal:
+                    gevent.sleep(0.05)
+        except KeyboardInterrupt:
+            service.cancel(p.id)
+            return 130
+        if p.state is State.CONNECTED:
+            return 0
+        if not p.state.terminal:
+            print(f"gave up after {wait:g} s ({p.state.value}); cancelling", file=sys.stderr)
+            service.cancel(p.id)
+            gevent.sleep(0.2)
+        return 2
+    finally:
+        service.stop()
+        client.stop()
+
+
 def _take_log_format(passed: list, default: str) -> tuple[str, list]:
     """`--log-format X` / `--log-format=X` among the options passed through to the simulator."""
     fmt, rest, i = default, [], 0
@@ -504,13 +572,26 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("box", metavar="BOX", help="a users[].extension")
     p.set_defaults(func=cmd_voicemail)
 
-    p = sub.add_parser("call", help="click-to-call: ring your phone, then the callee (not implemented yet)",
-                       description="Call Via Work: ring USER's phone first, then call NUMBER and "
-                                   "bridge them.")
+    p = sub.add_parser("call", help="click-to-call: ring your phone, then the callee",
+                       description="Call Via Work: ring USER's callback device first (users[]."
+                                   "callback, else USER's phone) showing call_via_work.caller_id_"
+                                   "name/number; once answered, call NUMBER with USER's own caller "
+                                   "ID and bridge them. Prints each step (ringing your phone, "
+                                   "answered, calling NUMBER, connected, or the failure with its "
+                                   "code). Exit 0 once connected (the call goes on), 2 otherwise. "
+                                   "Runs on its own event-socket connection; `fscontrol run` "
+                                   "need not be running.")
     _config_arg(p)
-    p.add_argument("user", metavar="USER", help="the user's extension")
-    p.add_argument("number", metavar="NUMBER", help="the number to call")
-    p.set_defaults(func=not_implemented("call"))
+    p.add_argument("user", metavar="USER", help="the user's extension (users[].extension)")
+    p.add_argument("number", metavar="NUMBER",
+                   help="the number to call (must match call_via_work.destinations)")
+    p.add_argument("--wait", type=positive_seconds, default=None, metavar="SECONDS",
+                   help="give up, cancelling the call, if it is not connected after SECONDS "
+                        "(default: user_timeout + destination_timeout + 15)")
+    p.add_argument("--callback", metavar="NUMBER",
+                   help="ring this number first instead of your phone (only when "
+                        "call_via_work.user_callback = true)")
+    p.set_defaults(func=cmd_call)
 
     # The simulator parses its own options (python -m fscontrol.sim is the same program).
     p = sub.add_parser("simulate", help="run the simulated FreeSWITCH (for demos and labs)",

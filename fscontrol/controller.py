@@ -70,6 +70,7 @@ class Controller:
 
 def build(config: Config, database, esl, controller_id: str | None = None) -> Controller:
     """A Controller with every feature of this build attached (not started)."""
+    from .callviawork import CallViaWorkFeature
     from .calls import CallsFeature
     from .park import ParkFeature
     from .pickup import PickupFeature
@@ -77,6 +78,7 @@ def build(config: Config, database, esl, controller_id: str | None = None) -> Co
     controller.features.append(CallsFeature())    # first: park and pickup announce through it
     controller.features.append(ParkFeature(controller_id))
     controller.features.append(PickupFeature())   # after park: it picks up park ring-backs
+    controller.features.append(CallViaWorkFeature())   # its park() uses the park service
     if config.voicemail.enabled:
         from .voicemail import VoicemailFeature
         controller.features.append(VoicemailFeature())

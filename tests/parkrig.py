@@ -13,13 +13,32 @@ from __future__ import annotations
 
 import dataclasses
 
+from fscontrol.config.model import CallViaWorkConfig
 from fscontrol.controller import Controller, build, make_client
+from fscontrol.render import contract, render_files
+from fscontrol.render.render import in_context
+from fscontrol.sim import SimSwitch
 from fscontrol.db import upgrade
 from fscontrol.park import ParkFeature
 from fscontrol.park.store import ParkStore
 from fscontrol.pickup import Groups, PickupFeature
 from fscontrol.pickup.store import PickupStore
 from waiting import until
+
+
+def sim_switch(config):
+    """A simulated switch running the config's rendered dialplan (tests/park, tests/callviawork)."""
+    # the dialplan does not depend on park timings; render it with valid ones
+    # (nor on [call_via_work]'s, which Call Via Work tests set below the loader's minimums)
+    valid = dataclasses.replace(config, park=dataclasses.replace(
+        config.park, timeout=90, ringback_timeout=30), call_via_work=CallViaWorkConfig())
+    dialplan = in_context(render_files(valid)[contract.DIALPLAN_FILE], config.switch.context)
+    return SimSwitch(port=0, context=config.switch.context, dialplan=dialplan, heartbeat=0).start()
+
+
+def on_port(config, port):
+    """The config pointed at a switch on `port` (its default identity is then 127.0.0.1:port)."""
+    return dataclasses.replace(config, switch=dataclasses.replace(config.switch, esl_port=port))
 
 
 def with_test_timing(config, orbits=None, **park):
@@ -29,6 +48,13 @@ def with_test_timing(config, orbits=None, **park):
     if orbits is not None:
         new = dataclasses.replace(new, orbits=tuple(orbits) + new.ranges("pickup"))
     return new
+
+
+def with_call_via_work(config, **cvw):
+    """TEST ONLY: a config with [call_via_work] keys replaced (e.g. user_timeout=2, below the
+    loader's 5 s minimum), as with_test_timing does for [park]."""
+    return dataclasses.replace(config, call_via_work=dataclasses.replace(config.call_via_work,
+                                                                          **cvw))
 
 
 def migrate(database):

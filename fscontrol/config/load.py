@@ -383,8 +383,111 @@ def _check_voicemail(p, config: Config) -> None:
             p((f"users[{i}].email", "is set but smtp.host is empty: no mail could be sent"))
 
 
+CALLER_ID_NUMBER = re.compile(r"\+?[0-9]{1,20}")
+CALLBACK_NUMBER = re.compile(r"\+?[0-9*#]{2,32}")
+CONFERENCE_PROFILE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+# what a caller-ID name cannot carry: `{}` blocks and inline dialplans break on , { } [ ] ' and
+# the switch expands ${; a SIP phone shows only what follows the last ":" (live run of
+# 2026-12-01, baresip on mod_sofia); quotes end the SIP display name
+_CALLER_ID_NAME_BAD = re.compile(r"[:,{}\[\]'\"|^()\\$\x00-\x1f\x7f]")
+
+
 def _check_call_via_work(p, config: Config) -> None:
-    """[call_via_work] and users[].callback."""
+    """[call_via_work] and users[].callback: every value the service sends in an originate or a
+    bridge's dial string must be sendable as it is (fscontrol.esl.commands would refuse it at
+    call time otherwise), and the numbers and timers must make sense."""
+    from ..esl.commands import InvalidArgument, expand_dial, operator_dial, quote_var_value
+    c = config.call_via_work
+    w = "call_via_work"
+    if c.enabled and not c.destinations:
+        p((f"{w}.destinations", "is empty: no destination could be called (list regular "
+                                "expressions, or set enabled = false)"))
+    for i, pattern in enumerate(c.destinations):
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            p((f"{w}.destinations[{i}]", f'"{pattern}" is not a regular expression: {e}'))
+    if not 1 <= c.rate_limit <= 1000:
+        p((f"{w}.rate_limit", f"{c.rate_limit} is outside 1-1000 calls a minute"))
+    if not 5 <= c.user_timeout <= 300:
+        p((f"{w}.user_timeout", f"{c.user_timeout} is outside 5-300 seconds"))
+    if not 5 <= c.destination_timeout <= 600:
+        p((f"{w}.destination_timeout", f"{c.destination_timeout} is outside 5-600 seconds"))
+    if c.caller_id_number and not CALLER_ID_NUMBER.fullmatch(c.caller_id_number):
+        p((f"{w}.caller_id_number", f'"{c.caller_id_number}" must be digits, optionally after a '
+                                    f'"+" (at most 20)'))
+    if not c.caller_id_name.strip():
+        p((f"{w}.caller_id_name", "must not be empty (what the user's phone shows while it rings)"))
+    elif len(c.caller_id_name) > 64:
+        p((f"{w}.caller_id_name", f"is {len(c.caller_id_name)} characters long; at most 64"))
+    else:
+        bad = _CALLER_ID_NAME_BAD.search(c.caller_id_name)
+        if bad:
+            why = (" (a SIP phone shows only what follows the last \":\")" if bad.group() == ":"
+                   else "")
+            p((f"{w}.caller_id_name", f'"{c.caller_id_name}" contains {bad.group()!r}{why}; use '
+                                      f'letters, digits, spaces and - . / & + _'))
+    for key in ("prompt_busy", "prompt_no_answer", "prompt_failed"):
+        value = getattr(c, key)
+        if not value.strip():
+            p((f"{w}.{key}", "must not be empty (a sound file or tone_stream://...)"))
+        elif "${" in value:
+            p((f"{w}.{key}", f'"{value}" contains "${{": the switch would expand it (API calls '
+                             f'such as ${{system(...)}} included)'))
+    if c.hold_music:
+        try:
+            quote_var_value("hold_music", c.hold_music)
+        except InvalidArgument as e:
+            p((f"{w}.hold_music", f'"{c.hold_music}" cannot be set on the call: '
+                                  f'{str(e).removeprefix("hold_music: ")}'))
+    if not CONFERENCE_PROFILE.fullmatch(c.conference_profile):
+        p((f"{w}.conference_profile", f'"{c.conference_profile}" must be 1 to 64 of letters, '
+                                      f'digits, _ . -'))
+    dial = c.destination_dial_string
+    if "{number}" not in dial:
+        p((f"{w}.destination_dial_string", f'"{dial}" has no {{number}} placeholder'))
+    elif re.search(r"(?<!\$)\$\{", dial) or re.search(r"\$(?!\$\{)", re.sub(r"\$\$\{", "", dial)):
+        p((f"{w}.destination_dial_string", f'"{dial}": only $${{name}} (a global variable of the '
+                                           f'switch) may hold a "$"; ${{...}} is refused'))
+    else:
+        try:
+            operator_dial(expand_dial(dial, number="1000", context="default",
+                                      domain="domain.invalid", global_var=lambda name: "value"),
+                          "dial string")
+        except InvalidArgument as e:
+            p((f"{w}.destination_dial_string", f'"{dial}" cannot be dialled: '
+                                               f'{str(e).removeprefix("dial string: ")}'))
+    orbits = numbers.RangeIndex((i, r.numbers) for i, r in enumerate(config.orbits)
+                                if not numbers.range_problems(r.start, r.end))
+    codes = config.feature_codes()
+    for i, user in enumerate(config.users):
+        cb = user.callback
+        where = f"users[{i}].callback"
+        if not cb:
+            continue
+        if "/" in cb:
+            if "$" in cb:
+                p((where, f'"{cb}" has a "$": write {{ext}} for the user\'s extension and '
+                          f'{{domain}} for the switch\'s domain; other variables are not expanded'))
+            elif re.search(r"\s", cb):
+                p((where, f'"{cb}": a dial string has no spaces'))
+            else:
+                try:
+                    operator_dial(expand_dial(cb, ext=user.extension, domain="domain.invalid"),
+                                  "dial string")
+                except InvalidArgument as e:
+                    p((where, f'"{cb}" cannot be dialled: {str(e).removeprefix("dial string: ")}'))
+            continue
+        if not CALLBACK_NUMBER.fullmatch(cb):
+            p((where, f'"{cb}" is not an extension, a number (digits, * #, an optional leading +) '
+                      f'or a dial string like "user/1005@{{domain}}"'))
+            continue
+        for key, code in codes.items():
+            if cb == code:
+                p((where, f'"{cb}" is {key}: the callback would run that feature'))
+        for k in orbits.find(cb):
+            p((where, f'"{cb}" is an orbit of orbits[{k}]: the callback would retrieve or pick '
+                      f'up whatever waits there'))
 
 
 def _check_api(p, config: Config) -> None:

@@ -148,6 +148,14 @@ class CallViaWorkConfig:
     rate_limit: int = 10               # calls one user may place a minute
     user_timeout: int = 30             # seconds the user's device rings
     destination_timeout: int = 60      # seconds the destination rings
+    # how the destination (and a callback number that is no user's extension) is dialled:
+    # {number} the number, {context} switch.context, {domain} the users' domain; the default
+    # routes it through the dialplan as if the user had dialled it
+    destination_dial_string: str = "loopback/{number}/{context}"
+    # what the other party hears while the user holds (uuid_hold plays the channel's
+    # hold_music to the partner, switch_ivr.c switch_ivr_hold); empty: silence
+    hold_music: str = "local_stream://moh"
+    conference_profile: str = "default"   # mod_conference profile for conference dial-out
     prompt_busy: str = "tone_stream://%(500,500,480,620);loops=4"
     prompt_no_answer: str = "tone_stream://%(300,300,440);loops=3"
     prompt_failed: str = "tone_stream://%(100,100,350,440);loops=5"

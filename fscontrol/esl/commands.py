@@ -174,7 +174,7 @@ OPERATOR_DIAL_VARIABLES = frozenset({
     "presence_id", "rtp_secure_media", "sip_auto_answer", "sip_cid_type", "sip_invite_domain",
 })
 _SIP_HEADER_VARIABLE = re.compile(r"sip_h_[A-Za-z][A-Za-z0-9-]{0,63}\Z")  # sip_h_X-Foo: a SIP header
-_TEMPLATE = re.compile(r"\{(ext|domain)\}|\$\$\{([A-Za-z0-9_]+)\}")
+_TEMPLATE = re.compile(r"\{(ext|domain|number|context)\}|\$\$\{([A-Za-z0-9_]+)\}")
 
 
 def operator_variable_allowed(name: str) -> bool:
@@ -182,17 +182,20 @@ def operator_variable_allowed(name: str) -> bool:
 
 
 def expand_dial(template: str, *, ext: Optional[str] = None, domain: Optional[str] = None,
-                global_var=None) -> str:
+                global_var=None, number: Optional[str] = None, context: Optional[str] = None) -> str:
     """An operator's dial string with `{ext}` and `{domain}` filled in, in one pass (a filled-in
     value is never expanded again); with `global_var` (name -> value, e.g. the switch's
     `global_getvar`) each `$${name}` too, as the switch's preprocessor does in the rendered
     dialplan. Render passes `ext="$1"` and `switch.domain`; the ring-back the parker's
     extension, the switch's domain and `global_var`. InvalidArgument for `{ext}`/`{domain}`
-    without a value."""
+    without a value. Call Via Work's destination dial string also has `{number}` (the number
+    called) and `{context}` (switch.context)."""
+    values = {"ext": ext, "domain": domain, "number": number, "context": context}
+
     def fill(m):
         if m.group(2) is not None:
             return m.group(0) if global_var is None else str(global_var(m.group(2)))
-        value = ext if m.group(1) == "ext" else domain
+        value = values[m.group(1)]
         if value is None:
             raise InvalidArgument(f"dial string: {{{m.group(1)}}} has no value here")
         return value

@@ -262,14 +262,29 @@ class Api:
         ch = self.sw.find(parts[0]) if parts else None
         if ch is None:
             return "+OK Success\n"          # the real switch does not check (s12b)
+        # switch_ivr.c, switch_ivr_hold: with moh (uuid_hold passes it) the channel's hold music
+        # (switch_channel_get_hold_music: temp_hold_music, else hold_music, the channel's or a
+        # global variable) is broadcast to the bridge partner (SMF_ECHO_ALEG | SMF_LOOP);
+        # switch_ivr_unhold stops the partner's broadcast (switch_channel_stop_broadcast)
+        partner = ch.bridged
         if off:
             if ch.kind != "phone" or not ch.held:
                 return "-ERR Operation failed\n"    # seen on loopback legs in s12
             ch.held = False
+            if partner is not None and getattr(partner, "hold_music_from", None) is ch:
+                partner.hold_music_from = None
+                partner.post("break")
             ch.fire("CHANNEL_UNHOLD")
             self.sw.notify()
             return "+OK Success\n"
         ch.held = True
+        music = self.sw.variable(ch, "temp_hold_music") or self.sw.variable(ch, "hold_music")
+        if music and partner is not None:
+            partner.hold_music_from = ch
+            cmd = self.sw.identity.core_headers("COMMAND") + [
+                ("call-command", "execute"), ("execute-app-name", "playback"),
+                ("execute-app-arg", music), ("loops", "-1")]
+            partner.post("execute", "playback", music, None, cmd)
         ch.fire("CHANNEL_HOLD")
         self.sw.notify()
         return "+OK Success\n"

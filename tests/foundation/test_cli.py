@@ -177,13 +177,6 @@ def test_usage_errors_are_one_line():
     assert result.stderr.startswith("fscontrol: error: argument COMMAND: invalid choice: 'chek'")
 
 
-@pytest.mark.parametrize("args", [["call", "1001", "5551234"]])
-def test_unlanded_features_say_not_implemented(args):
-    result = fscontrol(*args)
-    assert result.returncode == 2
-    assert "not implemented yet" in result.stderr and result.stdout == ""
-
-
 @pytest.mark.parametrize("command", SUBCOMMANDS)
 def test_every_subcommand_has_help(command):
     result = fscontrol(*command.split(), "--help")

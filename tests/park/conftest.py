@@ -4,7 +4,6 @@ what the switch was told (prompts played, presence sent)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,11 +18,8 @@ from fscontrol.db import Database, upgrade
 from fscontrol.esl import EslClient
 from fscontrol.park import ParkFeature
 from fscontrol.pickup import PickupFeature
-from fscontrol.render import contract, render_files
-from fscontrol.render.render import in_context
-from fscontrol.sim import SimSwitch
 from fscontrol.sim.blf import blf_view
-from parkrig import with_test_timing  # noqa: F401  (shared with tests/scenarios)
+from parkrig import on_port, sim_switch, with_test_timing  # noqa: F401  (shared)
 from waiting import until  # noqa: F401  (the park tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,20 +70,6 @@ class Recorder:
                 "ringing" if ev.get("answer-state") == "early" else "idle")
         elif name == "MESSAGE":
             self.events.append(("MESSAGE", ev.get("to"), ev.body))
-
-
-def sim_switch(config):
-    """A simulated switch running the config's rendered dialplan."""
-    # the dialplan does not depend on park timings; render it with valid ones
-    valid = dataclasses.replace(config, park=dataclasses.replace(
-        config.park, timeout=90, ringback_timeout=30))
-    dialplan = in_context(render_files(valid)[contract.DIALPLAN_FILE], config.switch.context)
-    return SimSwitch(port=0, context=config.switch.context, dialplan=dialplan, heartbeat=0).start()
-
-
-def on_port(config, port):
-    """The config pointed at a switch on `port` (its default identity is then 127.0.0.1:port)."""
-    return dataclasses.replace(config, switch=dataclasses.replace(config.switch, esl_port=port))
 
 
 class Site:

@@ -5,7 +5,7 @@ Pickup scenarios the controller with every feature `fscontrol run` wires."""
 import pytest
 
 from backends import backend  # noqa: F401
-from parkrig import ParkController, migrate, with_test_timing
+from parkrig import ParkController, migrate, with_call_via_work, with_test_timing
 
 
 def _controllers(backend, database, pickup):  # noqa: F811
@@ -90,6 +90,22 @@ def voicemail_controller(backend, database, smtp):  # noqa: F811
             os.makedirs(os.path.join(root, u.extension), mode=0o777, exist_ok=True)
             os.chmod(os.path.join(root, u.extension), 0o777)
         return ctl
+
+
+@pytest.fixture
+def cvw_controller(backend, database):  # noqa: F811
+    """`cvw_controller(**keys)`: the controller `fscontrol run` builds, started against
+    `backend`'s switch with [call_via_work] `keys` replaced (test values such as
+    user_timeout=2 allowed); returns its CallViaWorkFeature (`.service`, `.control`)."""
+    migrate(database)
+    started = []
+
+    def start(**cvw):
+        config = with_call_via_work(backend.config, **cvw) if cvw else backend.config
+        ctl = ParkController(config, database, pickup=True)
+        started.append(ctl)
+        ctl.start()
+        return ctl.controller.feature("callviawork")
 
     yield start
     for ctl in started:
