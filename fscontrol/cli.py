@@ -326,6 +326,12 @@ def cmd_voicemail(args) -> int:
         boxes.unlock(args.box)
         print(f"box {args.box} unlocked (failed logons reset)")
         return 0
+    if args.action == "keep-local-copy":
+        boxes.require(args.box)
+        boxes.store.set_keep_local_copy(args.box, args.keep == "yes")
+        print(f"box {args.box}: " + ("keeps the audio after mailing it" if args.keep == "yes"
+                                     else "deletes the audio once the mail server took it (250)"))
+        return 0
     # set-pin: an administrator's reset; the policy applies, the history does not
     boxes.set_pin(args.box, _read_pin(args), check_history=False)
     print(f"box {args.box}: PIN set (and unlocked)")
@@ -538,7 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("extensions", metavar="EXTENSION", nargs="+", help="users[].extension")
     p.set_defaults(func=cmd_pickup_group)
 
-    p = sub.add_parser("voicemail", help="list, inspect or delete voicemail; unlock a box, set a PIN",
+    p = sub.add_parser("voicemail", help="list, inspect or delete voicemail; unlock a box, set a "
+                                         "PIN or whether it keeps its audio",
                        description="Voicemail boxes and messages, read and changed in the "
                                    "database (the running controller is not needed).")
     vsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -564,6 +571,13 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Unlocks a box and resets its failed-logon count.")
     _config_arg(q)
     q.add_argument("box", metavar="BOX", help="a users[].extension")
+    q = vsub.add_parser("keep-local-copy", help="keep a box's audio after mailing it, or not",
+                        description="yes: the WAV stays after the email was sent (default from "
+                                    "voicemail.keep_local_copy); no: it is deleted once the mail "
+                                    "server answered 250 (never before).")
+    _config_arg(q)
+    q.add_argument("box", metavar="BOX", help="a users[].extension")
+    q.add_argument("keep", choices=("yes", "no"), help="yes or no")
     q = vsub.add_parser("set-pin", help="set a box's PIN (read from stdin or typed, never argv)",
                         description="Sets the PIN of BOX under the site's PIN policy (length, "
                                     "no runs, no repeats, not the extension) and unlocks it. The "

@@ -91,6 +91,10 @@ def voicemail_controller(backend, database, smtp):  # noqa: F811
             os.chmod(os.path.join(root, u.extension), 0o777)
         return ctl
 
+    yield start
+    for ctl in started:
+        ctl.stop()
+
 
 @pytest.fixture
 def cvw_controller(backend, database):  # noqa: F811

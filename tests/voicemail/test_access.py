@@ -220,6 +220,8 @@ def test_cli_list_play_info_delete_unlock_set_pin(make_vm, tmp_path):
     assert check_pin(PIN, site.admin().store.box("1002").pin_hash)
     r = _cli(site, tmp_path, "unlock", "1002")
     assert r.returncode == 0 and "unlocked" in r.stdout
+    r = _cli(site, tmp_path, "keep-local-copy", "1002", "no")
+    assert r.returncode == 0 and not site.admin().store.box("1002").keep_local_copy
     r = _cli(site, tmp_path, "delete", str(m.id))
     assert r.returncode == 0 and "MWI 0/0 sent" in r.stdout, r.stdout + r.stderr
     assert not os.path.exists(m.path)
