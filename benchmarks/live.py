@@ -134,7 +134,7 @@ def run(n: int, sim: bool, log=print) -> dict:
 def report(n: int, sim: bool) -> dict:
     where = "the SIMULATED switch (harness check only, not a figure)" if sim else \
         f"FreeSWITCH at {os.environ.get('FSCONTROL_LIVE_ESL')}"
-    print(f"(f) park and retrieve, fscontrol vs mod_valet_parking, {n} each, interleaved, on {where}")
+    print(f"(live) park and retrieve, fscontrol vs mod_valet_parking, {n} each, interleaved, on {where}")
     out = run(n, sim)
     rows = {}
     for label, i in (("park (dial -> hold music)", 0), ("retrieve (dial -> talking)", 1)):

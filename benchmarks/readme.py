@@ -61,7 +61,7 @@ def tables(log: str) -> dict[str, str]:
         ["(e) sustained park/retrieve, 100 cycles/s offered", load_cell,
          "100/s, p99 < 20 ms, 0 lost", load_met],
         ["(e) the limit", limit, "p99 ≤ 100 ms, 0 lost", "—"],
-        ["(f) park / retrieve vs mod_valet_parking on a real switch",
+        ["(live) park / retrieve vs mod_valet_parking on a real switch",
          "not run yet (no switch here)", "≤ 1.5× p50, ≤ 2× p99", "—"],
     ])
     load_table = _table(

@@ -81,9 +81,14 @@ def cmd_check(args) -> int:
               f"be rung back")
     if not config.ranges("park"):
         print(f'{args.file}: warning: no [[orbits]] of kind "park": no call can be parked')
+    for i, a in enumerate(config.attendants):
+        if not any(getattr(a.hours, day) for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")):
+            print(f"{args.file}: warning: attendants[{i}] ({a.number}) has no [hours]: it always "
+                  f"plays the after-hours menu")
     orbits = sum(r.numbers.size for r in config.ranges("park"))
+    attendants = f", {len(config.attendants)} auto attendant(s)" if config.attendants else ""
     print(f"{args.file}: ok — {len(config.users)} users, {len(config.ranges('park'))} park "
-          f"range(s) with {orbits} orbits, {len(config.pickup_groups)} pickup group(s)")
+          f"range(s) with {orbits} orbits, {len(config.pickup_groups)} pickup group(s){attendants}")
     return 0
 
 
@@ -136,6 +141,37 @@ def cmd_parked(args) -> int:
     finally:
         store.close()
     print(table(config, calls))
+    return 0
+
+
+def cmd_attendant_schedule(args) -> int:
+    """Which menu each auto attendant plays now (or at --at), decided as a call would be."""
+    from datetime import datetime, timezone
+    from .attendant.errors import UnknownAttendant
+    from .attendant.schedule import Schedule
+    config = _load(args.config)
+    if args.at:
+        try:
+            instant = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise UnknownAttendant(f"--at {args.at!r} is not an ISO date and time like "
+                                   f"2026-03-30T09:00+02:00") from None
+        if instant.tzinfo is None:
+            raise UnknownAttendant(f"--at {args.at!r} names no UTC offset (add +02:00 or Z): "
+                                   f"a wall-clock time alone is no instant")
+    else:
+        instant = datetime.now(timezone.utc)
+    chosen = [a for a in config.attendants if not args.number or a.number in args.number]
+    missing = set(args.number or ()) - {a.number for a in chosen}
+    if missing:
+        raise UnknownAttendant(f"no attendant {', '.join(sorted(missing))} in {args.config}")
+    for a in chosen:
+        d = Schedule(a).decide(instant)
+        what = f"holiday ({d.holiday})" if d.holiday else d.kind.replace("_", " ")
+        print(f"{a.number:<10} {a.name or '-':<16} {d.local:%a %Y-%m-%d %H:%M %Z} "
+              f"({a.time_zone}): {what}")
+    if not chosen:
+        print("no attendants configured")
     return 0
 
 
@@ -517,6 +553,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", type=positive_seconds, default=5.0, metavar="SECONDS",
                    help="how long to wait for the controller to park it (default 5)")
     p.set_defaults(func=cmd_park)
+
+    p = sub.add_parser("attendant-schedule", help="which menu each auto attendant plays now",
+                       description="Which menu (business hours, after hours, a holiday's) each "
+                                   "auto attendant plays now, or at --at, decided on the "
+                                   "attendant's own time zone as at a call.")
+    _config_arg(p)
+    p.add_argument("number", nargs="*", help="attendant numbers (default: every attendant)")
+    p.add_argument("--at", help="an ISO instant with its offset, e.g. 2026-03-30T09:00+02:00")
+    p.set_defaults(func=cmd_attendant_schedule)
 
     p = sub.add_parser("pickup-group", help="list, show or change group call pickup groups",
                        description="Group Call Pickup membership. The TOML [[pickup_groups]] are "

@@ -32,7 +32,7 @@ class Controller:
         self.bus = EventBus(config.api.event_buffer, config.api.client_queue)
 
     def feature(self, name: str):
-        """The attached feature whose `name` is `name` ("park", "pickup", "callviawork"), or None."""
+        """The attached feature whose `name` is `name` ("park", "pickup", "attendant", ...), or None."""
         return next((f for f in self.features if getattr(f, "name", None) == name), None)
 
     def start(self) -> "Controller":
@@ -70,6 +70,7 @@ class Controller:
 
 def build(config: Config, database, esl, controller_id: str | None = None) -> Controller:
     """A Controller with every feature of this build attached (not started)."""
+    from .attendant import AttendantFeature
     from .callviawork import CallViaWorkFeature
     from .calls import CallsFeature
     from .park import ParkFeature
@@ -82,6 +83,7 @@ def build(config: Config, database, esl, controller_id: str | None = None) -> Co
     if config.voicemail.enabled:
         from .voicemail import VoicemailFeature
         controller.features.append(VoicemailFeature())
+    controller.features.append(AttendantFeature())
     return controller
 
 

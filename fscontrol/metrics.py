@@ -17,6 +17,12 @@ voicemail_events = Counter("fscontrol_voicemail", "voicemail: messages left, mis
                            "failed logons (by what)", ["what"], registry=REGISTRY)
 pickups = Counter("fscontrol_pickups", "ringing calls picked up, by kind (group, directed)",
                   ["kind"], registry=REGISTRY)
+attendant_calls = Counter("fscontrol_attendant_calls", "calls answered by an auto attendant, by "
+                          "attendant and menu (business_hours, after_hours, holiday)",
+                          ["attendant", "menu"], registry=REGISTRY)
+attendant_outcomes = Counter("fscontrol_attendant_outcomes", "how auto attendant calls left the "
+                             "menu (put_through, voicemail, operator, disconnected, hung_up, error)",
+                             ["attendant", "outcome"], registry=REGISTRY)
 database_errors = Counter("fscontrol_database_errors", "database operations that failed",
                           ["feature"], registry=REGISTRY)
 esl_connected = Gauge("fscontrol_esl_connected", "1 while the event socket is connected",

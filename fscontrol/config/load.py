@@ -86,6 +86,14 @@ class _Builder:
                 self.problem(path, f"{_describe(raw)} is not one of {choices}")
                 return _BAD
             return raw
+        if origin is tuple and typing.get_origin(args[0]) is tuple:
+            # a tuple of (name, value) pairs is written as a TOML table (an attendant's keys)
+            if not isinstance(raw, dict):
+                self.problem(path, f"expected a table, got {_describe(raw)}")
+                return _BAD
+            pairs = [(k, self.value(typing.get_args(args[0])[1], v, f'{path}."{k}"'))
+                     for k, v in raw.items()]
+            return tuple((k, v) for k, v in pairs if v is not _BAD)
         if origin is tuple:
             if not isinstance(raw, list):
                 self.problem(path, f"expected an array, got {_describe(raw)}")
@@ -319,6 +327,7 @@ def validate(config: Config) -> list[tuple[str, str]]:
     _check_call_via_work(p, config)
     _check_api(p, config)
     _check_voicemail(p, config)
+    _check_attendants(p, config, users, codes, index)
     return problems
 
 
@@ -492,6 +501,142 @@ def _check_call_via_work(p, config: Config) -> None:
 
 def _check_api(p, config: Config) -> None:
     """[api]."""
+
+
+SOUND_VARIABLE = re.compile(r"\$\$\{[A-Za-z0-9_]+\}")
+ATTENDANT_KEYS = tuple("123456789")
+ATTENDANT_NUMBER = re.compile(r"[1-9][0-9]{1,8}|[*#][0-9]{2,8}")
+
+
+def sound_problem(value: str) -> str | None:
+    """Why `value` cannot be played as an attendant prompt, or None. It goes out as an argument
+    of play_and_get_digits or playback (sendmsg): play_and_get_digits splits its arguments on
+    spaces, and the switch would expand `${...}` (API calls included). `$${name}` is a global
+    variable of the switch, which the controller asks for (`global_getvar`) and fills in."""
+    if not value.strip():
+        return "must not be empty (a sound file or tone_stream://...)"
+    if re.search(r"\s", value):
+        return f'"{value}" has a space: play_and_get_digits splits its arguments on spaces'
+    if "$" in SOUND_VARIABLE.sub("", value):
+        return (f'"{value}" has a "$" that is not a global variable $${{name}} (the controller '
+                f'fills those in; ${{...}} and API calls are refused)')
+    return None
+
+
+def _check_attendants(p, config: Config, users: dict[str, int], codes: dict[str, str],
+                      orbits: numbers.RangeIndex) -> None:
+    """[attendant] prompts and [[attendants]]: numbers, zones, hours, holidays, menus."""
+    from ..attendant import schedule
+    a = config.attendant
+    for key in ("prompt_invalid", "prompt_extension", "prompt_name", "prompt_choice",
+                "prompt_transfer", "prompt_goodbye"):
+        why = sound_problem(getattr(a, key))
+        if why:
+            p((f"attendant.{key}", why))
+    if not re.fullmatch(r"[a-z]{2,3}", a.say_language):
+        p(("attendant.say_language", f'"{a.say_language}" is not a language code like "en"'))
+    numbers_seen: dict[str, int] = {}
+    for i, att in enumerate(config.attendants):
+        where = f"attendants[{i}]"
+        if not ATTENDANT_NUMBER.fullmatch(att.number):
+            p((f"{where}.number", f'"{att.number}" is not a dialable number: 2 to 9 digits not '
+                                  f'starting with 0, or * or # followed by 2 to 8 digits'))
+        elif att.number in numbers_seen:
+            p((f"{where}.number", f'"{att.number}" is also attendants[{numbers_seen[att.number]}]'))
+        else:
+            numbers_seen[att.number] = i
+            if att.number in users:
+                p((f"{where}.number", f'"{att.number}" is users[{users[att.number]}].extension'))
+            for key, code in codes.items():
+                if att.number == code:
+                    p((f"{where}.number", f'"{att.number}" is feature code {key}'))
+            for j in orbits.find(att.number):
+                p((f"{where}.number", f'"{att.number}" is an orbit of orbits[{j}]'))
+    for i, att in enumerate(config.attendants):
+        where = f"attendants[{i}]"
+        try:
+            schedule.zone(att.time_zone)
+        except ValueError as e:
+            p((f"{where}.time_zone", str(e)))
+        if att.operator and att.operator not in users:
+            p((f"{where}.operator", f'"{att.operator}" is not a users[].extension'))
+        if att.on_failure == "operator" and not att.operator:
+            p((f"{where}.on_failure", 'is "operator" but no operator is set (set operator, or '
+                                      'on_failure = "disconnect")'))
+        if not 1 <= att.timeout <= 60:
+            p((f"{where}.timeout", f"{att.timeout} is outside 1-60 seconds"))
+        if not 200 <= att.digit_timeout_ms <= 10000:
+            p((f"{where}.digit_timeout_ms", f"{att.digit_timeout_ms} is outside 200-10000 ms"))
+        if not 1 <= att.retries <= 10:
+            p((f"{where}.retries", f"{att.retries} is outside 1-10"))
+        for day in schedule.WEEKDAYS:
+            spans = []
+            for k, text in enumerate(getattr(att.hours, day)):
+                try:
+                    spans.append((schedule.parse_interval(text), k))
+                except ValueError as e:
+                    p((f"{where}.hours.{day}[{k}]", str(e)))
+            spans.sort()
+            for ((s1, e1), k1), ((s2, e2), k2) in zip(spans, spans[1:]):
+                if s2 < e1:
+                    p((f"{where}.hours.{day}[{k2}]", f'"{getattr(att.hours, day)[k2]}" overlaps '
+                                                     f'hours.{day}[{k1}]'))
+        days = []
+        for k, h in enumerate(att.holidays):
+            try:
+                days.append((schedule.parse_days(h.date), k))
+            except ValueError as e:
+                p((f"{where}.holidays[{k}].date", str(e)))
+            if h.menu is not None:
+                _check_menu(p, f"{where}.holidays[{k}].menu", h.menu, att, users, numbers_seen)
+        days.sort()
+        reach = None   # (last day so far, its holiday): sorted by first day, so a neighbour check
+        for (first, last), k in days:
+            if reach is not None and first <= reach[0]:
+                p((f"{where}.holidays[{k}].date", f'"{att.holidays[k].date}" overlaps '
+                                                  f'holidays[{reach[1]}] ("{att.holidays[reach[1]].date}")'))
+            if reach is None or last > reach[0]:
+                reach = (last, k)
+        for name in ("business_hours", "after_hours"):
+            _check_menu(p, f"{where}.{name}", getattr(att, name), att, users, numbers_seen)
+
+
+def _check_menu(p, where: str, menu, att, users: dict[str, int], attendants: dict[str, int]) -> None:
+    why = sound_problem(menu.greeting)
+    if why:
+        p((f"{where}.greeting", why))
+    for key, action in menu.keys:
+        at = f'{where}.keys."{key}"'
+        if key not in ATTENDANT_KEYS:
+            p((at, f'"{key}" is not a key 1-9 (0 is the operator, # dials by extension)'))
+            continue
+        if key == menu.dial_by_name:
+            p((at, f'key {key} is also dial_by_name'))
+        kind, _, arg = action.partition(":")
+        if kind == "extension":
+            if arg not in users:
+                p((at, f'"{action}": "{arg}" is not a users[].extension'))
+        elif kind == "attendant":
+            if arg not in attendants:
+                p((at, f'"{action}": "{arg}" is not an attendants[].number'))
+            elif arg == att.number:
+                p((at, f'"{action}" is this attendant itself (to hear the menu again, callers '
+                       f'wait or press a key that is not mapped)'))
+        elif kind == "announcement":
+            why = sound_problem(arg)
+            if why:
+                p((at, f'"{action}": the file {why}' if arg.strip() else f'"{action}": no file'))
+        elif kind == "voicemail":
+            if not EXTENSION.fullmatch(arg):
+                p((at, f'"{action}": the mailbox after "voicemail:" must be 2 to 9 digits'))
+        elif action == "operator":
+            if not att.operator:
+                p((at, '"operator" but the attendant has no operator'))
+        else:
+            p((at, f'"{action}" is not "extension:<ext>", "attendant:<number>", '
+                   f'"announcement:<file>", "voicemail:<box>" or "operator"'))
+    if menu.dial_by_name and menu.dial_by_name not in ATTENDANT_KEYS + ("*",):
+        p((f"{where}.dial_by_name", f'"{menu.dial_by_name}" is not a key 1-9 or *'))
 
 
 FALLBACK_NUMBER = re.compile(r"[0-9*#+]{1,32}")

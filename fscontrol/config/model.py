@@ -271,6 +271,76 @@ class MusicClass:
 
 
 @dataclass(frozen=True)
+class AttendantPrompts:
+    """What every auto attendant plays besides its greetings ([attendant]): a sound file or a
+    tone_stream://... each; `$${name}` in a path is a global variable of the switch, asked by the
+    controller. The defaults are tones: nothing needs a FreeSWITCH sound pack."""
+
+    prompt_invalid: str = "tone_stream://%(200,100,480,620);loops=2"   # no such key, no such extension
+    prompt_extension: str = "tone_stream://%(150,50,660);loops=2"      # after #: "enter the extension"
+    prompt_name: str = "tone_stream://%(150,50,880);loops=2"           # dial by name: "spell the name"
+    prompt_choice: str = "tone_stream://%(100,50,1000)"                # before each "press N for EXT"
+    prompt_transfer: str = "tone_stream://%(200,0,523)"                # before the call is put through
+    prompt_goodbye: str = "tone_stream://%(400,200,425);loops=2"       # before a disconnect
+    say_language: str = "en"  # extensions and choice numbers are said with `say <lang> number iterated`
+
+
+@dataclass(frozen=True)
+class AttendantMenu:
+    """A menu: its greeting (played while keys are read), keys 1-9, dial by extension and by name."""
+
+    greeting: str = "tone_stream://%(300,100,523);%(300,100,659);%(300,300,784)"
+    # "1".."9" -> "extension:<ext>" | "attendant:<number>" | "announcement:<file>" |
+    # "voicemail:<box>" | "operator"; a TOML table: keys = { "1" = "extension:1001" }
+    keys: tuple[tuple[str, str], ...] = ()
+    # "direct": an extension's digits at the menu (or # then the extension); "pound": only after
+    # #; "off": no dial by extension
+    dial_by_extension: Literal["direct", "pound", "off"] = "direct"
+    dial_by_name: str = ""    # the key ("1".."9" or "*") that starts dial by name; empty: none
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """Opening hours per weekday in the attendant's time zone: `mon = ["08:00-12:00", "13:00-17:30"]`."""
+
+    mon: tuple[str, ...] = ()
+    tue: tuple[str, ...] = ()
+    wed: tuple[str, ...] = ()
+    thu: tuple[str, ...] = ()
+    fri: tuple[str, ...] = ()
+    sat: tuple[str, ...] = ()
+    sun: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AttendantHoliday:
+    """A closed day or range of days ("2026-12-24" or "2026-12-24..2026-12-26", inclusive, in the
+    attendant's zone); its own menu, else the attendant's after-hours menu."""
+
+    date: str
+    name: str = ""
+    menu: AttendantMenu | None = None
+
+
+@dataclass(frozen=True)
+class Attendant:
+    """An auto attendant (Exchange UM class) answering calls to `number`."""
+
+    number: str
+    time_zone: str                     # IANA, e.g. "Europe/Berlin"; the schedule is decided there
+    name: str = ""
+    operator: str = ""                 # the extension for 0 and for input failures
+    hours: BusinessHours = field(default_factory=BusinessHours)
+    holidays: tuple[AttendantHoliday, ...] = ()
+    business_hours: AttendantMenu = field(default_factory=AttendantMenu)
+    after_hours: AttendantMenu = field(default_factory=AttendantMenu)
+    timeout: int = 5                   # seconds to wait for the first key after a prompt
+    digit_timeout_ms: int = 2000       # between the keys of an extension or a name
+    retries: int = 3                   # failed inputs (timeout, invalid) before on_failure
+    on_failure: Literal["operator", "disconnect"] = "operator"
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole site configuration (one TOML file)."""
 
@@ -288,6 +358,8 @@ class Config:
     orbits: tuple[OrbitRange, ...] = ()
     pickup_groups: tuple[PickupGroup, ...] = ()
     music_classes: tuple[MusicClass, ...] = ()
+    attendant: AttendantPrompts = field(default_factory=AttendantPrompts)
+    attendants: tuple[Attendant, ...] = ()
 
     def feature_codes(self) -> dict[str, str]:
         """Key path -> code, for every dialable feature code."""

@@ -903,3 +903,8 @@ class ParkService:
     def is_user(self, extension: str | None) -> bool:
         """A configured [[users]] extension (the only parkers we accept, whatever SIP says)."""
         return bool(extension) and any(u.extension == extension for u in self.config.users)
+
+    def send_to_voicemail(self, uuid: str, box: str) -> None:
+        """Send a call to mailbox `box` the way a `voicemail:<box>` fallback does (the auto
+        attendant's voicemail keys use this, so both reach voicemail by one path)."""
+        self._transfer_to_fallback(uuid, f"voicemail:{box}")

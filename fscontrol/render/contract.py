@@ -17,6 +17,8 @@ as `variable_<name>` in its events, except `park_dtmf`):
   user. Not parked: the pressing leg fires CUSTOM `fscontrol::park_dtmf` (its `Unique-ID` is the
   parker; the party to park is its bridge peer, `variable_bridge_uuid` / `Other-Leg-Unique-ID`)
   and stays bridged until the controller acts. The controller decides whether the presser may park.
+- `attendant`: the channel dialled an auto attendant's number; `fscontrol_attendant` holds it.
+  Answered and parked. Run the attendant's menu (the schedule decides which one) over ESL.
 - `voicemail_leave`: a call to a user failed (no answer, busy, unregistered); `fscontrol_box`
   holds the user's extension. Answered and parked. Leave a message: greeting, beep, record.
   The park fallback `voicemail:<box>` sends a call here too (inline: the same variables).
@@ -40,6 +42,7 @@ VAR_PICKUP_NUMBER = "fscontrol_pickup_number"
 VAR_TARGET = "fscontrol_target"
 VAR_DIALED_EXTENSION = "fscontrol_dialed_extension"
 VAR_BOX = "fscontrol_box"
+VAR_ATTENDANT = "fscontrol_attendant"
 
 ACTION_PARK = "park"
 ACTION_PARK_DTMF = "park_dtmf"
@@ -50,6 +53,7 @@ ACTION_VOICEMAIL = "voicemail"
 ACTION_VOICEMAIL_LEAVE = "voicemail_leave"
 ACTION_VOICEMAIL_CHECK = "voicemail_check"
 ACTION_VOICEMAIL_PILOT = "voicemail_pilot"
+ACTION_ATTENDANT = "attendant"
 
 # The extension the park DTMF binding runs (by execute_extension) and the event it fires.
 PARK_DTMF_EXTENSION = "fscontrol_park_dtmf"

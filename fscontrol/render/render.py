@@ -55,6 +55,8 @@ def _view(config: Config) -> dict:
         "voicemail": ({"pilot": _exact(config.voicemail.pilot) if config.voicemail.pilot else None,
                        "ring_timeout": config.voicemail.ring_timeout}
                       if config.voicemail.enabled else None),
+        "attendants": [{"number": a.number, "expression": _exact(a.number)}
+                       for a in config.attendants],
     }
     if users:
         users_re = set_regex(users)

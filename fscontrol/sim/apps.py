@@ -33,6 +33,30 @@ def parse_inline(text):
     return out
 
 
+def _atoi(text):
+    """C's atoi: the leading digits (with a sign), 0 when there are none."""
+    m = re.match(r"\s*([+-]?\d+)", text or "")
+    return int(m.group(1)) if m else 0
+
+
+def _playback_terminators(ch):
+    """mod_dptools.c on_dtmf: the keys that end a playback."""
+    terms = ch.vars.get("playback_terminators", ch.sw.globals.get("playback_terminators", "*"))
+    if terms.lower() == "any":
+        return "1234567890*#"
+    if terms.lower() == "none":
+        return ""
+    return terms
+
+
+def _regex_match(text, pattern):
+    """switch_regex_match (switch_regex.c): PCRE search of `pattern` in `text`."""
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return False
+
+
 def media_kind(path):
     if path.startswith("local_stream://"):
         return "music"
@@ -48,7 +72,7 @@ class Apps:
         self.sw = switch
         self.table = {
             "answer": self.answer, "pre_answer": self.pre_answer, "ring_ready": self.ring_ready,
-            "park": self.park, "playback": self.playback, "endless_playback": self.endless_playback,
+            "park": self.park, "playback": self.playback_app, "endless_playback": self.endless_playback,
             "sleep": self.sleep, "set": self.set, "export": self.export, "unset": self.unset,
             "bridge": self.bridge, "transfer": self.transfer, "hangup": self.hangup,
             "respond": self.respond, "intercept": self.intercept, "voicemail": self.voicemail,
@@ -58,7 +82,7 @@ class Apps:
             "playback_terminators": self.noop, "hold": self.noop, "unhold": self.noop,
             "send_display": self.noop, "sched_hangup": self.noop, "record_session": self.noop,
             "valet_park": lambda ch, data: self.sw.valet.park(ch, data),
-            "record": self.record, "play_and_get_digits": self.play_and_get_digits,
+            "play_and_get_digits": self.play_and_get_digits, "record": self.record,
         }
 
     def lookup(self, name):
@@ -159,7 +183,7 @@ class Apps:
             durations = [self._duration(p) for p in parts]
             return None if None in durations else sum(durations)
         if os.path.isabs(path) and path.endswith(".wav") and os.path.exists(path):
-            try:
+            try:      # a real file (a recorded message or greeting): as long as it is
                 with wave.open(path, "rb") as w:
                     return w.getnframes() / float(w.getframerate() or 8000)
             except (wave.Error, EOFError, OSError):
@@ -174,7 +198,15 @@ class Apps:
         paths stay simulated sound-pack files (the simulator has no sounds directory)."""
         return os.path.isabs(path) and not os.path.exists(path)
 
-    def playback(self, ch, data, forever=False):
+    def playback_app(self, ch, data):
+        """mod_dptools.c playback_function: switch_ivr_play_file with its on_dtmf callback."""
+        self.playback(ch, data, on_dtmf=True)
+
+    def playback(self, ch, data, forever=False, on_dtmf=False):
+        """switch_ivr_play_file. `on_dtmf`: mod_dptools' on_dtmf input callback (playback,
+        say): each key is taken out of the queue; one in `playback_terminators` (unset: "*";
+        "any": every key; "none": none) ends the file and is kept in
+        playback_terminator_used, the others are dropped."""
         if not ch.is_answered and ch.answer_state != "early":
             ch.pre_answer()
         path = data.strip()
@@ -186,40 +218,32 @@ class Apps:
         self.sw.notify()
         ch.fire("PLAYBACK_START", post=[("Playback-File-Path", path)])
         status, resp = "done", "FILE PLAYED"
-        digits = getattr(ch, "collecting", None)
+        queue = ch.dtmf_queue
+        if on_dtmf:
+            ch.vars.pop("playback_terminator_used", None)
+            ch.dtmf_queue = []
         try:
-            if digits is not None:
-                # play_and_get_digits: any key ends the prompt (its input callback)
-                ch.wait(timeout=None if forever else self._duration(path), breakable=True,
-                        until=lambda: bool(digits))
-            elif ch.meta_bindings:
-                ch.wait(timeout=None if forever else self._duration(path), breakable=True)
-            else:
-                # mod_dptools playback_function's on_dtmf: a key in playback_terminators
-                # (default "*") ends the file (playback_terminator_used), others are dropped
-                terms = ch.vars.get("playback_terminators", "*")
-                terms = "" if terms == "none" else ("1234567890*#" if terms == "any" else terms)
-                keys = ch.collecting = self._take_pending(ch)
-
-                def terminated():
-                    while keys:
-                        key = keys.pop(0)
-                        if key in terms:
-                            ch.vars["playback_terminator_used"] = key
-                            return True
-                    return False
-                try:
-                    if ch.wait(timeout=None if forever else self._duration(path), breakable=True,
-                               until=terminated):
-                        status = "break"
-                finally:
-                    ch.collecting = None
+            duration = None if forever else self._duration(path)
+            deadline = None if duration is None else time.monotonic() + duration
+            while True:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not on_dtmf:
+                    ch.wait(timeout=remaining, breakable=True)
+                    break
+                if not ch.wait(timeout=remaining, until=lambda: bool(ch.dtmf_queue), breakable=True):
+                    break
+                key = ch.dtmf_queue.pop(0)
+                if key in _playback_terminators(ch):
+                    ch.vars["playback_terminator_used"] = key
+                    status = "break"
+                    break
         except Break:
             status = "break"
         except Transfer:
             status, resp = "break", "PLAYBACK ERROR"
             raise
         finally:
+            ch.dtmf_queue = queue
             ch.playing = prev
             ch.vars["current_application_response"] = resp
             ch.vars["playback_last_offset_pos"] = "0"
@@ -238,9 +262,241 @@ class Apps:
         if len(words) == 4 and words[0] == "en" and words[2] == "iterated" and words[3].strip():
             files = ["digits/%s.wav" % c for c in words[3].strip() if c.isdigit()]
             if files:
-                self.playback(ch, "file_string://" + "!".join(files))
+                self.playback(ch, "file_string://" + "!".join(files), on_dtmf=True)
                 return
-        self.playback(ch, "say:" + data)
+        self.playback(ch, "say:" + data, on_dtmf=True)
+
+    # -- record ------------------------------------------------------------------------------
+    RATE = 8000
+    FRAME = 0.02        # 20 ms packets, as a PCMU/L16 8 kHz call reads them
+
+    @staticmethod
+    def _talking(ch):
+        """Is someone speaking into `ch`? The simulator has no audio: a phone "speaks" by
+        having audio played into its handset (tests/livephones.py LivePhone.speak broadcasts a
+        tone to the handset; loopback carries what is written to one leg to the other's read),
+        or a sim Phone sets `speaking`."""
+        peer = ch.loopback_peer
+        if peer is not None and peer.alive and peer.playing is not None \
+                and peer.playing[0] in ("tone", "prompt", "music"):
+            return True
+        return bool(getattr(ch, "speaking", False))
+
+    def _voice(self, n, t0):
+        return b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * (t0 + i) / self.RATE)))
+                        for i in range(n))
+
+    def record(self, ch, data):
+        """mod_dptools.c record_function -> switch_ivr_record_file_event (switch_ivr_play_say.c):
+        `record <path> [<limit secs>] [<silence thresh>] [<silence hits secs>]`. The file is
+        opened for writing first (a failure hangs the call up with DESTINATION_OUT_OF_ORDER, no
+        directory is made); RECORD_START (Record-File-Path); then frames are written until the
+        caller hangs up, a playback terminator (`playback_terminators`, default "*", via
+        mod_dptools' on_dtmf, sets playback_terminator_used), uuid_break, the limit passed
+        (`now - start > limit`, whole seconds) or `silence hits` seconds below the threshold
+        (silence_hits_exhausted=true). Then record_seconds / record_ms / record_samples and
+        RECORD_STOP, whatever ended it. Written audio: a 440 Hz tone while the caller "speaks"
+        (see _talking), silence otherwise; 8 kHz 16-bit mono WAV, as mod_sndfile writes."""
+        args = data.split()
+        if not args:
+            return
+        path = args[0]
+        limit = int(args[1]) if len(args) > 1 and args[1].isdigit() else 0
+        thresh = int(args[2]) if len(args) > 2 and args[2].isdigit() else 0
+        hits = int(args[3]) if len(args) > 3 and args[3].isdigit() else 0
+        if not ch.is_answered and ch.answer_state != "early":
+            ch.pre_answer()
+        try:
+            raw = open(path, "wb")
+        except OSError:
+            ch.hangup("DESTINATION_OUT_OF_ORDER")
+            raise Hangup()
+        out = wave.open(raw, "wb")
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(self.RATE)
+        ch.vars["silence_hits_exhausted"] = "false"
+        ch.vars.pop("playback_terminator_used", None)
+        terminators = _playback_terminators(ch)
+        queue, ch.dtmf_queue = ch.dtmf_queue, []       # record reads keys (its on_dtmf)
+        prev = ch.playing
+        ch.playing = ("recording", path)
+        ch.fire("RECORD_START", post=[("Record-File-Path", path)])
+        self.sw.notify()
+        start = time.monotonic()
+        written = 0
+        silent_for = 0.0
+        last = start
+        try:
+            while True:
+                try:
+                    ch.wait(timeout=self.FRAME, breakable=True, until=lambda: bool(ch.dtmf_queue))
+                except Break:
+                    break
+                now = time.monotonic()
+                n = int(round((now - last) * self.RATE))
+                last = now
+                talking = self._talking(ch)
+                out.writeframes(self._voice(n, written) if talking else b"\0\0" * n)
+                written += n
+                while ch.dtmf_queue:      # every key is taken; a terminator ends it
+                    key = ch.dtmf_queue.pop(0)
+                    if key in terminators:
+                        ch.vars["playback_terminator_used"] = key
+                        break
+                if ch.vars.get("playback_terminator_used"):
+                    break
+                if limit and int(now - start) > limit:
+                    break
+                if thresh:
+                    silent_for = 0.0 if talking else silent_for + n / self.RATE
+                    if silent_for >= (hits or 3):
+                        ch.vars["silence_hits_exhausted"] = "true"
+                        break
+        finally:
+            ch.dtmf_queue = queue
+            out.close()
+            raw.close()
+            ch.playing = prev
+            ch.vars["record_seconds"] = str(written // self.RATE)
+            ch.vars["record_ms"] = str(written // (self.RATE // 1000))
+            ch.vars["record_samples"] = str(written)
+            ch.fire("RECORD_STOP", post=[("Record-File-Path", path)])
+            self.sw.notify()
+
+    # -- reading digits ----------------------------------------------------------------------
+    # Digits reach a channel's queue (on_dtmf); only an application that reads them takes them
+    # out. Outside such a reader the simulator drops them, as switch_ivr_park does (it dequeues
+    # and discards DTMF when it runs without input args: switch_ivr.c), which is where a channel
+    # driven over the event socket waits between two sendmsg executes.
+
+    def play_and_get_digits(self, ch, data):
+        """mod_dptools.c play_and_get_digits_function -> switch_play_and_get_digits
+        (switch_ivr_play_say.c): `min max tries timeout terminators prompt invalid_prompt var
+        regex digit_timeout transfer_on_failure`, split on spaces; timeout raised to 1000 ms,
+        terminators "#" when empty. Each try is one switch_ivr_read; a try that reads nothing
+        or fails `regex` (then `<var>_invalid` holds the digits) plays the invalid prompt
+        (args NULL: it takes no digits). min 0 and only a terminator: success at once."""
+        argv = data.split(" ")[:11]
+        num = lambda i, default=0: _atoi(argv[i]) if len(argv) > i else default  # noqa: E731
+        min_digits, max_digits, tries = max(0, num(0)), num(1), num(2)
+        timeout = max(1000, num(3, 1000))
+        terminators = (argv[4] if len(argv) > 4 else "") or "#"
+        prompt = argv[5] if len(argv) > 5 else ""
+        invalid = argv[6] if len(argv) > 6 else ""
+        var = argv[7] if len(argv) > 7 else ""
+        regex = argv[8] if len(argv) > 8 else ""
+        digit_timeout = num(9)
+        on_failure = argv[10] if len(argv) > 10 else ""
+        max_digits = max(max_digits, min_digits)
+        if regex and var:
+            ch.vars.pop(var + "_invalid", None)
+        ch.dtmf_queue = []
+        try:
+            while ch.alive and tries > 0:
+                status, buf = self._read(ch, min_digits, max_digits, prompt, var, timeout,
+                                         terminators, digit_timeout)
+                if status == "timeout" and len(buf) >= min_digits:
+                    status = "success"
+                if min_digits == 0 and not buf and ch.vars.get("read_terminator_used"):
+                    return
+                if status == "success" and buf:
+                    if not regex:
+                        return
+                    if _regex_match(buf, regex):
+                        return
+                    ch.vars.pop(var, None)
+                    if var:
+                        ch.vars[var + "_invalid"] = buf
+                if not ch.alive:
+                    break
+                self._play_ignoring_dtmf(ch, invalid)
+                tries -= 1
+            if on_failure and ch.alive:
+                parts = on_failure.split(" ")
+                raise Transfer(parts[0], parts[1] if len(parts) > 1 else "XML",
+                               parts[2] if len(parts) > 2 else ch.context)
+        finally:
+            ch.dtmf_queue = None
+
+    def _read(self, ch, min_digits, max_digits, prompt, var, timeout, terminators, digit_timeout):
+        """switch_ivr_read (switch_ivr_play_say.c): the first key pressed during the prompt ends
+        it and is the first digit, whatever it is (switch_ivr_play_file copies it to args->buf);
+        then switch_ivr_collect_digits_count. Sets read_result, read_terminator_used (only
+        when a terminator ended the input: it is never cleared) and `var` (cleared first)."""
+        term_required = terminators.startswith("=")
+        digit_timeout = digit_timeout or timeout
+        ch.vars.pop("read_result", None)
+        if var:
+            ch.vars.pop(var, None)
+        if not ch.is_answered and ch.answer_state != "early":
+            ch.pre_answer()
+        buf, status, tb = "", "success", ""
+        if prompt and prompt.lower() != "silence":
+            first = self._play_for_input(ch, prompt)
+            if first:
+                buf = first
+        if (min_digits and len(buf) < min_digits) or len(buf) < max_digits:
+            status, buf, tb = self._collect(ch, buf, max_digits, terminators,
+                                            digit_timeout if buf else timeout, digit_timeout)
+        if tb:
+            ch.vars["read_terminator_used"] = tb
+        elif term_required:
+            status = "too_small"
+        if min_digits and len(buf) < min_digits:
+            status = "too_small"
+        ch.vars["read_result"] = {"success": "success", "timeout": "timeout"}.get(status, "failure")
+        if max_digits == 1 and len(buf) == 1 and buf in terminators:
+            buf = ""
+        if var and buf:
+            ch.vars[var] = buf
+        return status, buf
+
+    def _collect(self, ch, buf, max_digits, terminators, first_timeout, digit_timeout):
+        """switch_ivr_collect_digits_count (switch_ivr.c): a terminator already in the buffer
+        cuts it there; then digits until a terminator, `max_digits`, or a timeout (the first
+        one, then `digit_timeout` after each key). Returns (status, digits, terminator)."""
+        for i, c in enumerate(buf):
+            if c in terminators:
+                return "success", buf[:i], c
+        wait = first_timeout / 1000.0
+        while True:
+            if not ch.dtmf_queue:
+                if not ch.wait(timeout=wait, until=lambda: bool(ch.dtmf_queue)):
+                    return "timeout", buf, ""
+            wait = digit_timeout / 1000.0
+            while ch.dtmf_queue:
+                d = ch.dtmf_queue.pop(0)
+                if d in terminators:
+                    return "success", buf, d
+                buf += d
+                if len(buf) >= max_digits:
+                    return "success", buf, ""
+
+    def _play_for_input(self, ch, path):
+        """A prompt that a key ends (switch_ivr_play_file with args->buf): the key, or ""."""
+        prev = ch.playing
+        ch.playing = (media_kind(path), path)
+        self.sw.notify()
+        ch.fire("PLAYBACK_START", post=[("Playback-File-Path", path)])
+        status = "done"
+        try:
+            duration = self._duration(path)
+            if ch.wait(timeout=duration, until=lambda: bool(ch.dtmf_queue), breakable=True):
+                status = "break"
+        except Break:
+            status = "break"
+        finally:
+            ch.playing = prev
+            ch.fire("PLAYBACK_STOP", post=[("Playback-File-Path", path), ("Playback-Status", status)])
+            self.sw.notify()
+        return ch.dtmf_queue.pop(0) if ch.dtmf_queue else ""
+
+    def _play_ignoring_dtmf(self, ch, path):
+        """switch_ivr_play_file with no args (the invalid prompt): keys pressed meanwhile stay
+        queued for the next try."""
+        if path:
+            self.playback(ch, path)
 
     # -- parking / transfer ------------------------------------------------------------------
     def park(self, ch, data):
@@ -505,165 +761,6 @@ class Apps:
         app, _, arg = rest.partition("::")
         ch.meta_bindings[key] = (listen, flags, app, arg)
 
-    # -- record / play_and_get_digits -----------------------------------------------------------
-    RATE = 8000
-    FRAME = 0.02        # 20 ms packets, as a PCMU/L16 8 kHz call reads them
-
-    @staticmethod
-    def _talking(ch):
-        """Is someone speaking into `ch`? The simulator has no audio: a phone "speaks" by
-        having audio played into its handset (tests/livephones.py LivePhone.speak broadcasts a
-        tone to the handset; loopback carries what is written to one leg to the other's read),
-        or a sim Phone sets `speaking`."""
-        peer = ch.loopback_peer
-        if peer is not None and peer.alive and peer.playing is not None \
-                and peer.playing[0] in ("tone", "prompt", "music"):
-            return True
-        return bool(getattr(ch, "speaking", False))
-
-    def _voice(self, n, t0):
-        return b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * (t0 + i) / self.RATE)))
-                        for i in range(n))
-
-    def record(self, ch, data):
-        """mod_dptools.c record_function -> switch_ivr_record_file_event (switch_ivr_play_say.c):
-        `record <path> [<limit secs>] [<silence thresh>] [<silence hits secs>]`. The file is
-        opened for writing first (a failure hangs the call up with DESTINATION_OUT_OF_ORDER, no
-        directory is made); RECORD_START (Record-File-Path); then frames are written until the
-        caller hangs up, a playback terminator (`playback_terminators`, default "*", via
-        mod_dptools' on_dtmf, sets playback_terminator_used), uuid_break, the limit passed
-        (`now - start > limit`, whole seconds) or `silence hits` seconds below the threshold
-        (silence_hits_exhausted=true). Then record_seconds / record_ms / record_samples and
-        RECORD_STOP, whatever ended it. Written audio: a 440 Hz tone while the caller "speaks"
-        (see _talking), silence otherwise; 8 kHz 16-bit mono WAV, as mod_sndfile writes."""
-        args = data.split()
-        if not args:
-            return
-        path = args[0]
-        limit = int(args[1]) if len(args) > 1 and args[1].isdigit() else 0
-        thresh = int(args[2]) if len(args) > 2 and args[2].isdigit() else 0
-        hits = int(args[3]) if len(args) > 3 and args[3].isdigit() else 0
-        if not ch.is_answered and ch.answer_state != "early":
-            ch.pre_answer()
-        try:
-            out = wave.open(path, "wb")
-        except OSError:
-            ch.hangup("DESTINATION_OUT_OF_ORDER")
-            raise Hangup()
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(self.RATE)
-        ch.vars["silence_hits_exhausted"] = "false"
-        terminators = ch.vars.get("playback_terminators", "*")
-        terminators = "" if terminators == "none" else (
-            "1234567890*#" if terminators == "any" else terminators)
-        keys = ch.collecting = self._take_pending(ch)
-        prev = ch.playing
-        ch.playing = ("recording", path)
-        ch.fire("RECORD_START", post=[("Record-File-Path", path)])
-        self.sw.notify()
-        start = time.monotonic()
-        written = 0
-        silent_for = 0.0
-        last = start
-        try:
-            while True:
-                try:
-                    ch.wait(timeout=self.FRAME, breakable=True, until=lambda: bool(keys))
-                except Break:
-                    break
-                now = time.monotonic()
-                n = int(round((now - last) * self.RATE))
-                last = now
-                talking = self._talking(ch)
-                out.writeframes(self._voice(n, written) if talking else b"\0\0" * n)
-                written += n
-                if keys:
-                    key = keys.pop(0)
-                    if key in terminators:
-                        ch.vars["playback_terminator_used"] = key
-                        break
-                if limit and int(now - start) > limit:
-                    break
-                if thresh:
-                    silent_for = 0.0 if talking else silent_for + n / self.RATE
-                    if silent_for >= (hits or 3):
-                        ch.vars["silence_hits_exhausted"] = "true"
-                        break
-        finally:
-            ch.collecting = None
-            self._unread(ch, keys)
-            out.close()
-            ch.playing = prev
-            ch.vars["record_seconds"] = str(written // self.RATE)
-            ch.vars["record_ms"] = str(written // (self.RATE // 1000))
-            ch.vars["record_samples"] = str(written)
-            ch.fire("RECORD_STOP", post=[("Record-File-Path", path)])
-            self.sw.notify()
-
-    def play_and_get_digits(self, ch, data):
-        """mod_dptools.c play_and_get_digits_function -> switch_play_and_get_digits
-        (switch_ivr_play_say.c): `<min> <max> <tries> <timeout ms> <terminators> <file>
-        <invalid file> <var> <regexp> [<digit timeout ms>] [<failure ext>...]`. Each try plays
-        `file` (a key ends it and counts as the first digit), then collects digits until `max`,
-        a terminator (not kept) or a timeout (first digit: `timeout`, later ones: `digit
-        timeout`, default `timeout`); input of at least `min` digits matching `regexp` is set in
-        `var` and ends it; otherwise `<var>_invalid` gets the input, `invalid file` plays and the
-        next try starts. After the last try `var` is left unset (FreeSWITCH 1.10 clears it)."""
-        args = data.split()
-        if len(args) < 9:
-            return
-        try:
-            lo, hi, tries, timeout = int(args[0]), int(args[1]), int(args[2]), int(args[3]) / 1000.0
-        except ValueError:
-            return
-        terminators, prompt, invalid, var, regexp = args[4:9]
-        digit_timeout = timeout
-        if len(args) > 9 and args[9].isdigit():
-            digit_timeout = int(args[9]) / 1000.0
-        terminators = "" if terminators == "none" else terminators
-        ch.vars.pop(var, None)
-        if not ch.is_answered and ch.answer_state != "early":
-            ch.pre_answer()
-        for _ in range(max(1, tries)):
-            keys = ch.collecting = self._take_pending(ch)
-            try:
-                self.playback(ch, prompt)
-                got, term = "", None
-                wait = timeout
-                while len(got) < hi:
-                    if not keys and not ch.wait(timeout=wait, until=lambda: bool(keys)):
-                        break
-                    key = keys.pop(0)
-                    if key in terminators:
-                        term = key
-                        break
-                    got += key
-                    wait = digit_timeout
-            finally:
-                ch.collecting = None
-                self._unread(ch, keys)
-            if term:
-                ch.vars["read_terminator_used"] = term
-            if len(got) >= lo and re.fullmatch(regexp, got or "") and got:
-                ch.vars[var] = got
-                return
-            ch.vars[var + "_invalid"] = got
-            if invalid:
-                self.playback(ch, invalid)
-
-    @staticmethod
-    def _unread(ch, keys):
-        """Keys an application did not read stay queued on the channel for the next one
-        (switch_ivr_collect_digits_count dequeues one digit at a time, up to the terminator)."""
-        if keys:
-            ch.__dict__["pending_dtmf"] = list(keys) + ch.__dict__.get("pending_dtmf", [])
-
-    @staticmethod
-    def _take_pending(ch):
-        pending = ch.__dict__.pop("pending_dtmf", None) or []
-        return list(pending)
-
     def on_dtmf(self, ch, digits, process=True):
         """Digits received on `ch`. A phone's keys (`process`) reach the receive hooks
         (bind_meta_app); digits queued by uuid_recv_dtmf without "~" carry
@@ -671,16 +768,11 @@ class Apps:
         to the peer's endpoint, which the simulator does not model) and run no meta app."""
         for d in digits:
             ch.fire("DTMF", post=[("DTMF-Digit", d), ("DTMF-Duration", "2000"), ("DTMF-Source", "APP")])
-            if not process:
-                continue
-            if not ch.meta_bindings and ch.bridged is None:
-                # not in a bridge (where keys go to meta apps and the peer): queued
-                # switch_channel_queue_dtmf: keys wait on the channel until an application reads
-                # them (record, play_and_get_digits, playback's on_dtmf callback)
-                collecting = getattr(ch, "collecting", None)
-                if collecting is None:
-                    collecting = ch.__dict__.setdefault("pending_dtmf", [])
-                collecting.append(d)
+            hooked = ch.meta_bindings or (ch.bridged is not None and ch.bridged.meta_bindings)
+            if not process or not hooked:
+                # no bind_meta_app on either leg: no meta hook, every key is a plain digit
+                if getattr(ch, "dtmf_queue", None) is not None:
+                    ch.dtmf_queue.append(d)
                 continue
             pending = getattr(ch, "meta_pending", False)
             if d == "*" and not pending:
@@ -689,6 +781,8 @@ class Apps:
             ch.meta_pending = False
             if pending:
                 self._meta(ch, d)
+            elif getattr(ch, "dtmf_queue", None) is not None:
+                ch.dtmf_queue.append(d)
 
     def _meta(self, pressed_on, key):
         candidates = [(pressed_on, "a")]

@@ -83,6 +83,7 @@ class Channel:
         self.other_type = None
         self.bridged = None                   # Channel media is bridged to
         self.meta_bindings = {}               # key -> (listen, flags, app, data)
+        self.dtmf_queue = None                # digits waiting for a reader (play_and_get_digits)
         self.playing = None                   # what the channel hears from the switch
         self.current_app = None
         self.current_app_data = ""

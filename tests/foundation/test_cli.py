@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "fscontrol.example.toml"
 SUBCOMMANDS = ["run", "check", "render", "deploy", "db", "db upgrade", "parked", "park",
                "pickup-group", "pickup-group list", "pickup-group show", "pickup-group add",
-               "pickup-group remove", "call", "simulate"]
+               "pickup-group remove", "call", "simulate", "attendant-schedule"]
 
 
 def fscontrol(*args, env=None, cwd=None):

@@ -114,3 +114,20 @@ def cvw_controller(backend, database):  # noqa: F811
     yield start
     for ctl in started:
         ctl.stop()
+
+
+@pytest.fixture
+def attendant_controller(backend):  # noqa: F811
+    """`attendant_controller(instant)`: the controller with AttendantFeature started against
+    `backend`'s switch, its clock frozen at `instant` (`.clock.set(...)` moves it)."""
+    from attendantrig import AttendantController, FrozenClock
+    started = []
+
+    def start(instant):
+        ctl = AttendantController(backend.config, FrozenClock(instant)).start()
+        started.append(ctl)
+        return ctl
+
+    yield start
+    for ctl in started:
+        ctl.stop()

@@ -92,17 +92,19 @@ def test_own_box_listen_save_delete_undelete_and_mwi_after_each(make_vm):
     _heard(site, bob, second.path)
     bob.send_dtmf("7")                         # delete ...
     until(lambda: site.lamp("1002") == ("yes", "1/2 (0/0)"), message="MWI after delete")
-    bob.send_dtmf("8")                         # ... undelete
+    _heard(site, bob, site.config.voicemail.prompt_menu)
+    bob.send_dtmf("8")                         # ... undelete (keys count while a menu reads)
     until(lambda: site.lamp("1002") == ("yes", "2/2 (0/0)"), message="MWI after undelete")
     _heard(site, bob, third.path)
     bob.send_dtmf("7")
     until(lambda: site.lamp("1002") == ("yes", "1/2 (0/0)"))
+    _heard(site, bob, site.config.voicemail.prompt_menu, times=2)
     bob.send_dtmf("#")                         # no undelete
     _heard(site, bob, old.path)                # then the saved ones: skip it
     uuid = bob.calls[-1].uuid
     bob.send_dtmf("#")
     _heard(site, bob, site.config.voicemail.prompt_no_more)
-    until(lambda: site.rec.played[uuid][-1] == site.config.voicemail.prompt_menu)  # main menu
+    _heard(site, bob, site.config.voicemail.prompt_menu, times=3)     # the main menu
     bob.send_dtmf("9")
     bob.wait_idle(10)
     assert site.config.voicemail.prompt_goodbye in site.rec.played[uuid]
@@ -126,7 +128,9 @@ def test_pilot_number_any_box_and_change_pin(make_vm):
     _heard(site, alice, site.config.voicemail.prompt_menu)
     alice.send_dtmf("6")                       # change PIN
     _heard(site, alice, site.config.voicemail.prompt_new_pin)
-    alice.send_dtmf("135792#135792#")
+    alice.send_dtmf("135792#")
+    _heard(site, alice, site.config.voicemail.prompt_new_pin, times=2)   # again, to confirm
+    alice.send_dtmf("135792#")
     _heard(site, alice, site.config.voicemail.prompt_pin_changed)
     alice.hangup()
     box = site.admin().store.box("1003")
