@@ -10,7 +10,9 @@ picker bridged (benchmarks/pickups.py; needs PostgreSQL: DATABASE_URL, else an e
 (e) sustained park/retrieve cycles offered at fixed rates to `fscontrol run` (benchmarks/load.py),
 with decision latency p50/p99, CPU per 1,000 cycles, lost calls and the rate where it breaks;
 (f) Call Via Work calls placed and connected per second on the simulated switch, with the
-latency of `place()` returning and of the call connected (benchmarks/callviawork.py).
+latency of `place()` returning and of the call connected (benchmarks/callviawork.py);
+(g) the HTTP API's request latency p50/p99 with 1 and 8 clients in another process, and Call
+Via Work calls placed per second through POST /api/v1/calls (benchmarks/api.py).
 
 Everything printed is also written to build/bench/report.txt, with the plot of (e) beside it
 (build/bench/load-latency.png, when matplotlib from the `bench` extra is installed).
@@ -31,7 +33,7 @@ import gevent  # noqa: E402
 import gevent.event  # noqa: E402
 import greenswitch  # noqa: E402
 
-from . import blaster, callviawork, load, pickups, ranges  # noqa: E402
+from . import api, blaster, callviawork, load, pickups, ranges  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "build" / "bench"
 
@@ -123,7 +125,8 @@ def main() -> None:
                         help="seconds each load rate is offered (default 10)")
     parser.add_argument("--calls", type=int, default=200,
                         help="Call Via Work calls per concurrency level (default 200)")
-    parser.add_argument("--only", choices=("events", "check", "pickup", "load", "callviawork"),
+    parser.add_argument("--only", choices=("events", "check", "pickup", "load", "callviawork",
+                                            "api"),
                         help="run only the event pipeline, the config check, the pickup, the "
                              "load or the Call Via Work figure")
     args = parser.parse_args()
@@ -149,7 +152,9 @@ def main() -> None:
         load.report(rates, args.seconds, OUT)
     if args.only in (None, "callviawork"):
         callviawork.report(levels, max(1, args.calls))
-    if args.only in ("check", "pickup", "load", "callviawork"):
+    if args.only in (None, "api"):
+        api.report()
+    if args.only in ("check", "pickup", "load", "callviawork", "api"):
         return
     mix = blaster.recorded_events()
     print(f"event mix: {len(mix)} recorded events from tests/fs_traces, cycled to {args.events:,} per run")

@@ -109,5 +109,11 @@ class EventBus:
                 self.dropped_clients += 1
 
     @property
+    def last_id(self) -> int | None:
+        """The id of the newest event still in the buffer (None before the first): a snapshot
+        taken now is as of this id."""
+        return self._buffer[-1].id if self._buffer else None
+
+    @property
     def subscribers(self) -> int:
         return len(self._subscribers)

@@ -376,6 +376,51 @@ def cmd_voicemail(args) -> int:
 
 
 
+def _token_store(config):
+    from .api.tokens import TokenStore
+    from .db import open_database
+    return TokenStore(open_database(config, upgrade=False, require_current=True))
+
+
+def cmd_token(args) -> int:
+    """HTTP API tokens: create (shown once), list (never the token), revoke."""
+    from .api.tokens import TokenError, parse_duration
+    config = _load(args.config)
+    store = _token_store(config)
+    try:
+        if args.action == "create":
+            if args.user is None and not args.admin:
+                raise TokenError("--user: a user token needs the user it acts for (or --admin)")
+            if args.user is not None and args.user not in {u.extension for u in config.users}:
+                raise TokenError(f"--user: {args.user} is not a users[].extension of {args.config}")
+            expires = parse_duration(args.expires) if args.expires else None
+            token, row = store.create(args.user, args.admin, expires, args.label or "")
+            what = f"admin token {row.id}" if row.admin else f"token {row.id} for user {row.user}"
+            until = f", expires {row.expires_at:%Y-%m-%d %H:%M UTC}" if row.expires_at else ""
+            print(f"{what} created{until}; it is shown only now, keep it safe:", file=sys.stderr)
+            print(token)
+            return 0
+        if args.action == "list":
+            rows = store.all()
+            if not rows:
+                print("no API tokens")
+                return 0
+            when = lambda t: f"{t:%Y-%m-%d %H:%M}" if t else "-"  # noqa: E731
+            table = [("ID", "USER", "ADMIN", "CREATED", "EXPIRES", "LAST USED", "STATUS", "LABEL")]
+            table += [(str(t.id), t.user or "-", "yes" if t.admin else "no", when(t.created_at),
+                       when(t.expires_at), when(t.last_used_at), t.status(), t.label)
+                      for t in rows]
+            widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+            for r in table:
+                print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+            return 0
+        row = store.revoke(args.id)
+        print(f"token {row.id} ({row.user or 'admin'}) revoked: requests with it now get 401")
+        return 0
+    finally:
+        store.close()
+
+
 def cmd_call(args) -> int:
     """Call Via Work from the command line: the same service `fscontrol run` uses, on its own
     event-socket connection; each step printed as it happens; exit 0 once connected."""
@@ -630,6 +675,35 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(q)
     q.add_argument("box", metavar="BOX", help="a users[].extension")
     p.set_defaults(func=cmd_voicemail)
+
+    p = sub.add_parser("token", help="HTTP API tokens: create, list, revoke",
+                       description="Bearer tokens for the HTTP API ([api] listen). A user token "
+                                   "acts only for its user (its calls, its events); an admin "
+                                   "token for everyone. Only a hash is stored: a token is shown "
+                                   "once, when it is created.")
+    tsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = tsub.add_parser("create", help="make a token (printed once on stdout)",
+                        description="Make a token and print it (alone on stdout, so "
+                                    "TOKEN=$(fscontrol token create --user 1001) works); it is "
+                                    "never shown again.")
+    _config_arg(q)
+    q.add_argument("--user", metavar="EXTENSION",
+                   help="the user the token acts for (a users[].extension); required unless --admin")
+    q.add_argument("--admin", action="store_true",
+                   help="an admin token: acts for any user, sees every call and event, /metrics")
+    q.add_argument("--expires", metavar="DURATION",
+                   help="lifetime such as 30d, 12h, 90m, 2w (default: until revoked)")
+    q.add_argument("--label", metavar="TEXT", help="a note shown by `token list` (who, what for)")
+    q = tsub.add_parser("list", help="list tokens (never the tokens themselves)",
+                        description="Every token's id, user, admin flag, created, expires, last "
+                                    "used and status (active, expired, revoked).")
+    _config_arg(q)
+    q = tsub.add_parser("revoke", help="revoke a token by its id",
+                        description="Revoke token ID (see `token list`): requests with it are "
+                                    "refused (401) from now on. The row stays for the record.")
+    _config_arg(q)
+    q.add_argument("id", metavar="ID", type=int, help="the token's id (from `token list`)")
+    p.set_defaults(func=cmd_token)
 
     p = sub.add_parser("call", help="click-to-call: ring your phone, then the callee",
                        description="Call Via Work: ring USER's callback device first (users[]."

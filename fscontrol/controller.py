@@ -109,14 +109,22 @@ def run(config: Config, stop: gevent.event.Event | None = None) -> int:
     controller_id = f"{socket.gethostname()}:{os.getpid()}"
     lock = ActiveLock(database, config.switch.identity, controller_id, config.ha.step_down_after)
     handlers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGINT, signal.SIGTERM)]
+    api = None
+    if config.api.listen:   # up while standby too: /healthz answers, /readyz says "standby"
+        from .api.server import ApiServer
+        api = ApiServer(config, database).start()
     try:
         while lock.acquire(stop):
             controller = build(config, database, make_client(config), controller_id).start()
             log.info("fscontrol running against ESL %s:%s", config.switch.esl_host,
                      config.switch.esl_port)
+            if api is not None:
+                api.controller = controller
             try:
                 gevent.wait([stop, controller.esl.rejected, lock.lost], count=1)
             finally:
+                if api is not None:
+                    api.controller = None
                 controller.stop()   # nothing acts past this line: the standby may win the lock
             if controller.esl.rejected.is_set():
                 raise SwitchAuthFailed(controller.esl.last_error)
@@ -125,6 +133,8 @@ def run(config: Config, stop: gevent.event.Event | None = None) -> int:
             log.warning("switch %s: stopped acting (features and ESL connection closed); standby "
                         "until this controller wins the lock again", config.switch.identity)
     finally:
+        if api is not None:
+            api.stop()
         lock.release()
         for handler in handlers:
             handler.cancel()

@@ -160,11 +160,15 @@ def main() -> int:
         dave.wait_idle(timeout=5)
         wait(lambda: len(esl.registry) == 0)
         say("    call log: " + ", ".join(r["action"] for r in pickup.store.call_log()))
+        if controller.feature("callviawork") is None:
+            say("10. Call Via Work through the HTTP API: not in this build, skipped")
+        else:
+            call_via_work_over_http(site, database, controller, alice, bob, esl)
         voicemail = controller.feature("voicemail").service
         lamps = []
         esl.on("MESSAGE_WAITING", lambda ev: lamps.append(
             (ev.get("MWI-Message-Account"), ev.get("MWI-Voice-Message"))))
-        say("10. Voicemail: Dave calls Bob, who rejects the call; Dave hears the greeting and the "
+        say("11. Voicemail: Dave calls Bob, who rejects the call; Dave hears the greeting and the "
             "beep, talks for 2 s and hangs up")
         bob.reject_busy()
         before = len(lamps)
@@ -196,6 +200,80 @@ def main() -> int:
         controller.stop()
         switch.stop()
         mailbox.stop()
+
+
+def http(method: str, url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
+    """One JSON request with the standard library (gevent-patched sockets: the demo's switch
+    and controller keep running meanwhile)."""
+    import json
+    import urllib.error
+    import urllib.request
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def stream_events(url: str, token: str, shown: list) -> None:
+    """Reads the SSE stream and prints each event's kind and call state (until killed)."""
+    import json
+    import urllib.request
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    kind = None
+    with urllib.request.urlopen(request, timeout=30) as response:
+        for raw in response:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: ") and kind:
+                data = json.loads(line[6:])
+                shown.append(kind)
+                if kind == "snapshot":
+                    say(f"    event stream: snapshot ({len(data['calls'])} calls)")
+                else:
+                    say(f"    event stream: {kind:<14} {data.get('state')} with "
+                        f"{(data.get('peer') or {}).get('number')}")
+
+
+def call_via_work_over_http(site, database, controller, alice, bob, esl) -> None:
+    import gevent
+    from .api.server import ApiServer
+    api = ApiServer(site, database, listen="127.0.0.1:0").start()
+    api.controller = controller
+    try:
+        token, _ = api.context.tokens.create("1001", label="demo")
+        base = api.url + "/api/v1"
+        say(f"10. Call Via Work through the HTTP API on {api.url} (a token for Alice, as "
+            f"`fscontrol token create --user 1001` makes)")
+        shown: list = []
+        reader = gevent.spawn(stream_events, base + "/events", token, shown)
+        wait(lambda: "snapshot" in shown)
+        bob.auto_answer()
+        status, placed = http("POST", base + "/calls", token, {"destination": "1002"})
+        say(f"    POST /api/v1/calls {{\"destination\": \"1002\"}} -> {status} "
+            f"{placed.get('state')} (id {placed.get('id')})")
+        if status != 202:
+            say(f"    refused: {placed}")
+            return
+        alice.wait_ringing(timeout=5)
+        say(f"    Alice's phone rings first, showing \"{alice.display()}\"; she answers")
+        alice.answer()
+        alice.wait_connected(to="1002", timeout=10)
+        status, call = http("GET", base + f"/calls/{placed['id']}", token)
+        say(f"    Bob answered: GET /api/v1/calls/{{id}} -> {call.get('state')}, placement "
+            f"{(call.get('placement') or {}).get('state')}")
+        status, done = http("DELETE", base + f"/calls/{placed['id']}", token)
+        say(f"    DELETE /api/v1/calls/{{id}} -> {status} {done.get('done')}")
+        bob.wait_idle(timeout=5)
+        wait(lambda: len(esl.registry) == 0)
+        wait(lambda: shown.count("call_ended") >= 1)
+        reader.kill()
+    finally:
+        api.stop(timeout=1)
 
 
 if __name__ == "__main__":

@@ -500,7 +500,27 @@ def _check_call_via_work(p, config: Config) -> None:
 
 
 def _check_api(p, config: Config) -> None:
-    """[api]."""
+    """[api]: `listen` is host:port, loopback unless `public = true` says otherwise."""
+    a = config.api
+    if a.listen:
+        from ..api.listen import ListenError, parse_listen
+        try:
+            host, port, loopback = parse_listen(a.listen)
+        except ListenError as e:
+            p(("api.listen", str(e)))
+        else:
+            if not loopback and not a.public:
+                p(("api.listen", f'"{a.listen}" is not a loopback address: the API (which places '
+                                 f'calls) would be reachable from other machines; set '
+                                 f'api.public = true to allow it, behind TLS'))
+    if not 10 <= a.event_buffer <= 100_000:
+        p(("api.event_buffer", f"{a.event_buffer} is outside 10-100000 events"))
+    if not 8 <= a.client_queue <= 10_000:
+        p(("api.client_queue", f"{a.client_queue} is outside 8-10000 events"))
+    if not 1 <= a.heartbeat <= 300:
+        p(("api.heartbeat", f"{a.heartbeat} is outside 1-300 seconds"))
+    if not 1 <= a.max_streams <= 10_000:
+        p(("api.max_streams", f"{a.max_streams} is outside 1-10000 streams"))
 
 
 SOUND_VARIABLE = re.compile(r"\$\$\{[A-Za-z0-9_]+\}")

@@ -166,8 +166,14 @@ class ApiConfig:
     """The HTTP API (fscontrol.api): off unless `listen` is set."""
 
     listen: str = ""                   # "127.0.0.1:8080"; empty: no HTTP API
+    # a listen address other than loopback must be allowed explicitly (the API places calls)
+    public: bool = False
+    # /metrics without a token (for a Prometheus scraper); false: an admin token is needed
+    metrics_public: bool = False
     event_buffer: int = 1000           # events kept for Last-Event-ID resumption
     client_queue: int = 256            # events queued for one slow SSE client before it is dropped
+    heartbeat: int = 15                # seconds between SSE keep-alive comments
+    max_streams: int = 200             # SSE streams open at once, all clients; one more is refused
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import select
 import warnings
 from pathlib import Path
 
 import psycopg
 from psycopg import conninfo
+from psycopg.pq import TransactionStatus
 
 from ..errors import DatabaseUnavailable
 
@@ -96,6 +98,19 @@ class Database:
             yield conn
         finally:
             conn.close()
+
+
+def usable_idle(conn: psycopg.Connection) -> bool:
+    """An idle connection that can take a statement: open, outside any transaction, and with
+    nothing unread on its socket (a server that ends a session, by pg_terminate_backend or a
+    restart, sends its error and closes, which makes the idle socket readable)."""
+    if conn.closed or conn.broken or conn.info.transaction_status != TransactionStatus.IDLE:
+        return False
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return False
+    return not readable
 
 
 def error_reason(exc: BaseException, url: str) -> str:

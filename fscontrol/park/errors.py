@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import FscontrolError
+from ..errors import FscontrolError, RequestError
 
 
 class ParkError(FscontrolError):
@@ -50,3 +50,10 @@ class BadMusicFile(ParkError):
         self.path = path
         self.reason = reason
         super().__init__(f"hold music {path}: {reason}")
+
+
+class OrbitEmpty(RequestError):
+    """No call is parked at the orbit asked for (a retrieve through the API)."""
+
+    id = "orbit_empty"
+    kind = "not_found"

@@ -19,7 +19,8 @@ from ..esl import (ChannelGone, CommandError, CommandTimeout, ConnectionLost, Es
 from ..esl.commands import chat_command, expand_dial, new_uuid, operator_dial
 from ..flows import Flows, users_domain
 from ..render import contract
-from .errors import CallBusy, NoOrbitAvailable, NotBridged, ParkError, ParkStoreUnavailable
+from .errors import (CallBusy, NoOrbitAvailable, NotBridged, OrbitEmpty, ParkError,
+                     ParkStoreUnavailable)
 from .locks import CallLocks
 from .music import HoldMusic
 from .presence import Presence
@@ -462,6 +463,22 @@ class ParkService:
             return None
         self.presence.publish(won.orbit, False)
         return won
+
+    def retrieve_to_phone(self, user: str, orbit: str, uuid: str | None = None) -> str:
+        """Ring `user`'s phone for the call parked at `orbit` (the HTTP API's retrieve): the
+        leg is originated to the orbit's extension in the switch context, so once answered it
+        retrieves exactly as if the user had dialled the orbit (and loses to a faster
+        retriever the same way). Returns the new leg's uuid; OrbitEmpty when nothing is there."""
+        if self.store.by_orbit(orbit) is None:
+            raise OrbitEmpty(f"no call is parked at orbit {orbit}", "orbit")
+        o = self.esl.originate(self.user_dial(user),
+                               {"origination_caller_id_name": safe_name(f"Parked call {orbit}"),
+                                "origination_caller_id_number": orbit,
+                                "originate_timeout": int(self.park_config.ringback_timeout)},
+                               extension=orbit, dialplan="XML", context=self.config.switch.context,
+                               uuid=uuid)
+        log.info("park: ringing %s to retrieve orbit %s (leg %s)", user, orbit, o.uuid)
+        return o.uuid
 
     def _repark(self, call: ParkedCall, why: str) -> None:
         """A call taken out of its orbit could not be connected: back into park (a new orbit,

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
-import select
-
 import gevent.lock
 import psycopg
-from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
-from ..db.connect import error_reason
+from ..db.connect import error_reason, usable_idle as _usable
 from ..errors import DatabaseUnavailable
 from ..metrics import database_errors
 from .errors import NoOrbitAvailable, ParkError, ParkStoreUnavailable
@@ -48,19 +45,6 @@ ON CONFLICT DO NOTHING
 RETURNING """ + COLUMNS
 
 MAX_RACES = 500  # lost INSERT races per range before giving up (each one means progress elsewhere)
-
-
-def _usable(conn: psycopg.Connection) -> bool:
-    """An idle connection that can take a statement: open, outside any transaction, and with
-    nothing unread on its socket (a server that ends a session, by pg_terminate_backend or a
-    restart, sends its error and closes, which makes the idle socket readable)."""
-    if conn.closed or conn.broken or conn.info.transaction_status != TransactionStatus.IDLE:
-        return False
-    try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    except (OSError, ValueError, psycopg.Error):
-        return False
-    return not readable
 
 
 def _call(row: dict) -> ParkedCall:

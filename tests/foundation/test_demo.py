@@ -27,6 +27,12 @@ def test_demo_runs_the_scenario_on_embedded_defaults(tmp_path):
     start = lines.index("    fscontrol parked:")
     shown = lines[start + 1:start + 4]   # the `fscontrol parked` table, nothing in between
     assert shown[0].split()[:2] == ["ORBIT", "CALLER"] and shown[2] == "      1 parked call(s)", shown
+    if "10. Call Via Work through the HTTP API: not in this build" not in out:
+        assert re.search(r'POST /api/v1/calls \{"destination": "1002"\} -> 202 ringing_user', out)
+        assert 'Alice\'s phone rings first, showing "Call Via Work"' in out
+        assert "GET /api/v1/calls/{id} -> talking, placement connected" in out
+        assert "event stream: call_answered" in out and "event stream: call_ended" in out
+        assert "DELETE /api/v1/calls/{id} -> 200 hung_up" in out
     assert re.search(r"message \d+ for 1002 from Dave <1004>, 2\.\d s, recorded by the switch", out)
     assert "MWI sent to Bob's phones: " in out
     assert re.search(r'email arrived for bob@example.com: "Voicemail from Dave <1004> \(2s\)" '
