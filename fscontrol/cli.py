@@ -477,6 +477,12 @@ def cmd_call(args) -> int:
             return 130
         if p.state is State.CONNECTED:
             return 0
+        if p.state is State.FAILED:
+            # the user hears the failure's prompt, then is hung up: by this process's own
+            # connection, so it stays until the user's leg has gone
+            with gevent.Timeout(35, False):
+                while p.id in client.registry:
+                    gevent.sleep(0.05)
         if not p.state.terminal:
             print(f"gave up after {wait:g} s ({p.state.value}); cancelling", file=sys.stderr)
             service.cancel(p.id)

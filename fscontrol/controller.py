@@ -94,6 +94,24 @@ def make_client(config: Config, **overrides):
     return EslClient(s.esl_host, s.esl_port, s.esl_password.reveal(), **overrides)
 
 
+def check_password(config: Config) -> None:
+    """One short connection at start, standby or not: a wrong ESL password ends the run now
+    (SwitchAuthFailed), not at a failover years later. A switch that does not answer is only
+    logged: the controller that becomes active retries it."""
+    from .esl import AuthenticationError, EslError
+    from .esl.connection import EslConnection
+    s = config.switch
+    conn = EslConnection(s.esl_host, s.esl_port, s.esl_password.reveal(), connect_timeout=3)
+    try:
+        conn.connect()
+    except AuthenticationError:
+        raise SwitchAuthFailed(f"ESL at {s.esl_host}:{s.esl_port} rejected the password") from None
+    except EslError as e:
+        log.info("password not checked at start: %s", e)
+    finally:
+        conn.close("password checked")
+
+
 def run(config: Config, stop: gevent.event.Event | None = None) -> int:
     """Runs until SIGINT/SIGTERM (or `stop` is set). Connection failures are retried with backoff,
     one log line each; a rejected password ends the run with SwitchAuthFailed.
@@ -109,6 +127,7 @@ def run(config: Config, stop: gevent.event.Event | None = None) -> int:
     controller_id = f"{socket.gethostname()}:{os.getpid()}"
     lock = ActiveLock(database, config.switch.identity, controller_id, config.ha.step_down_after)
     handlers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGINT, signal.SIGTERM)]
+    check_password(config)
     api = None
     if config.api.listen:   # up while standby too: /healthz answers, /readyz says "standby"
         from .api.server import ApiServer

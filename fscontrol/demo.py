@@ -8,6 +8,7 @@ monkey.patch_all()
 import dataclasses  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
+from datetime import timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -244,8 +245,11 @@ def call_via_work_over_http(site, database, controller, alice, bob, esl) -> None
     from .api.server import ApiServer
     api = ApiServer(site, database, listen="127.0.0.1:0").start()
     api.controller = controller
+    issued = None
     try:
-        token, _ = api.context.tokens.create("1001", label="demo")
+        # short-lived and revoked at the end: the demo's database may be the one `make run` uses
+        token, issued = api.context.tokens.create("1001", label="demo",
+                                                  expires=timedelta(minutes=10))
         base = api.url + "/api/v1"
         say(f"10. Call Via Work through the HTTP API on {api.url} (a token for Alice, as "
             f"`fscontrol token create --user 1001` makes)")
@@ -273,6 +277,8 @@ def call_via_work_over_http(site, database, controller, alice, bob, esl) -> None
         wait(lambda: shown.count("call_ended") >= 1)
         reader.kill()
     finally:
+        if issued is not None:
+            api.context.tokens.revoke(issued.id)
         api.stop(timeout=1)
 
 
