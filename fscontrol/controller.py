@@ -80,6 +80,9 @@ def build(config: Config, database, esl, controller_id: str | None = None) -> Co
     controller.features.append(ParkFeature(controller_id))
     controller.features.append(PickupFeature())   # after park: it picks up park ring-backs
     controller.features.append(CallViaWorkFeature())   # its park() uses the park service
+    if config.voicemail.enabled:
+        from .voicemail import VoicemailFeature
+        controller.features.append(VoicemailFeature())
     controller.features.append(AttendantFeature())
     return controller
 

@@ -151,8 +151,8 @@ def create_app(ctx: ApiContext) -> OpenAPI:
     def openapi_document():
         return jsonify(app.api_doc)
 
-    from . import board, calls, console, events, history, ops, parked
-    for module in (calls, parked, board, history, events):
+    from . import board, calls, console, events, history, ops, parked, voicemail
+    for module in (calls, parked, board, history, events, voicemail):
         app.register_api(module.blueprint(ctx))
     ops.register(app, ctx)
     console.register(app)
