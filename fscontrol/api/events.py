@@ -31,7 +31,8 @@ def _last_event_id(query: EventsQuery) -> int | None:
     header = request.headers.get("Last-Event-ID")
     if header is None or header == "":
         return query.last_event_id
-    if not header.isdigit() or len(header) > 19:
+    # ASCII digits only: str.isdigit() also takes "\u00b2" (a latin-1 header byte), int() not
+    if not (header.isascii() and header.isdigit()) or len(header) > 19:
         raise InvalidField("Last-Event-ID: not an event id of this stream", "Last-Event-ID")
     return int(header)
 

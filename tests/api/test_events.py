@@ -107,6 +107,10 @@ def test_bad_last_event_id_names_the_header(api_site):
     api_site.require("calls")
     r = api_site.alice.get("/api/v1/events", headers={"Last-Event-ID": "abc"})
     assert r.status_code == 422 and r.json()["field"] == "Last-Event-ID"
+    # digits to str.isdigit() that int() refuses (a latin-1 header byte, 0xB2), or far too many
+    for garbage in ("\u00b2", "1\u00b9", "9" * 40):
+        r = api_site.alice.get("/api/v1/events", headers={"Last-Event-ID": garbage})
+        assert r.status_code == 422 and r.json()["field"] == "Last-Event-ID", (garbage, r.text)
 
 
 def test_a_stalled_client_is_dropped_and_does_not_delay_the_others(api_site):
