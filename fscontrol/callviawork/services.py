@@ -437,6 +437,18 @@ class CallViaWorkService:
         if other and p.ended_by in (None, "hung_up") and other in self.esl.registry:
             self._kill(other, "NORMAL_CLEARING")
 
+    def reconcile(self) -> None:
+        """After a (re)connect (the registry is the switch's channels again): a connected
+        placement whose user leg is gone ended while the event socket was away. Its hang-up
+        was never seen, so without this it would stay connected, and in memory, for ever.
+        (A placement not yet connected was failed by its own flow when the socket went.)"""
+        for p in list(self.placements.values()):
+            if p.state is State.CONNECTED and p.id not in self.esl.registry:
+                if self.machine.transition(p, State.ENDED, "ended", leg=p.id,
+                                           outcome=p.ended_by or "completed",
+                                           reason="ended while the event socket was away"):
+                    self._expire(p)
+
     # -- cancel ---------------------------------------------------------------------------
     def cancel(self, call_id: str) -> Placement:
         """Cancel a placement while the device or the destination rings; a connected one is

@@ -247,6 +247,28 @@ def test_event_socket_lost_while_the_device_rings(make_site):
     alice.wait_idle(10)
 
 
+def test_a_connected_call_that_ended_while_the_event_socket_was_away_ends(make_site):
+    """Its hang-up was never seen: at the reconnect the switch has no user leg any more, so the
+    placement ends (else it stays connected, and in memory, for ever)."""
+    site = make_site(destination_dial_string=DIRECT)
+    alice, bob = site.phone("1001"), site.phone("1002")
+    alice.auto_answer()
+    bob.auto_answer()
+    p = site.service.place("1001", "1002")
+    site.wait_state(p, "connected")
+    site.switch.refuse_connections()
+    site.switch.drop_connections()
+    until(lambda: not site.controller.esl.connected, 5, message="the socket never went")
+    bob.hangup()
+    alice.wait_idle()
+    site.switch.refuse_connections(False)
+    assert site.controller.esl.wait_connected(10)
+    site.wait_state(p, "ended")
+    assert p.outcome == "completed"
+    until(lambda: any(r["action"] == "ended" for r in site.history("1001")),
+          message="no call_log row for the end")
+
+
 def test_calls_go_on_while_the_database_is_down(make_site):
     """call_log rows are a record, not the call's state: with the database gone the call is
     placed and connected all the same, and each lost row is counted."""
