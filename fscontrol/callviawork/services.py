@@ -149,6 +149,13 @@ class CallViaWorkService:
                 raise CallbackNotAllowed("callback: this site rings the device the administrator "
                                          "set (call_via_work.user_callback = false)", "callback")
             number = self.check_number("callback", requested)
+            if self.is_user(number) and number != user.extension:
+                # a colleague's phone, rung directly (past their forwarding and voicemail)
+                # showing the Call Via Work caller ID that tells them it is *their* own call,
+                # and then connected to the destination as the requester
+                raise CallbackNotAllowed(f"callback: {number} is another user's phone; a "
+                                         f"callback is your own extension or a number",
+                                         "callback")
             return self.dial_for(number), number
         cb = user.callback
         if not cb:

@@ -120,12 +120,29 @@ def test_disabled(make_site):
 
 
 def test_user_chosen_callback_when_the_policy_allows(make_site):
+    site = make_site(user_callback=True, destination_dial_string=DIRECT)
+    alice = site.phone("1001")
+    mobile = site.switch.register("+4915112345678")   # a number the destinations allow
+    p = site.service.place("1001", "1002", callback="+4915112345678")
+    mobile.wait_ringing()
+    assert alice.state == "idle" and p.device == "+4915112345678"
+    assert mobile.channel.cid_name == "Call Via Work"
+
+
+def test_a_user_chosen_callback_is_never_another_users_phone(make_site):
+    """Else Carol's phone rings directly (past her forwarding), showing the Call Via Work caller
+    ID that tells her it is her own call, and answering connects her to Alice's destination as
+    Alice, on a leg Carol's own API and events never show."""
     site = make_site(user_callback=True)
-    alice, carol = site.phone("1001"), site.phone("1003")
-    p = site.service.place("1001", "1002", callback="1003")
-    carol.wait_ringing()
-    assert alice.state == "idle" and p.device == "1003"
-    assert carol.channel.cid_name == "Call Via Work"
+    carol = site.phone("1003")
+    with pytest.raises(CallbackNotAllowed) as e:
+        site.service.place("1001", "1002", callback="1003")
+    assert e.value.field == "callback" and "another user's phone" in str(e.value)
+    assert carol.state == "idle"
+    assert site.service.placements == {}
+    site.phone("1001").ring_forever()
+    p = site.service.place("1001", "1002", callback="1001")   # one's own extension is fine
+    assert p.device == "1001"
 
 
 def test_admin_callback_device_rings_instead_of_the_users_phone(make_site, base_config):
