@@ -200,6 +200,27 @@ def test_history_is_the_users_own_call_log(api_site):
         "history": []}
 
 
+def test_a_call_via_work_call_to_a_users_extension_is_in_the_callees_history(api_site):
+    """As the README says (and the service's own history does): the callee's history includes
+    a Call Via Work call placed to their extension; nobody else's does."""
+    api_site.require("callviawork")
+    alice, bob = api_site.phone("1001"), api_site.phone("1002")
+    alice.auto_answer()
+    bob.auto_answer()
+    r = api_site.alice.post("/api/v1/calls", json={"destination": "1002"})
+    assert r.status_code == 202, r.text
+    call_id = r.json()["id"]
+    bob.wait_connected(to="1001", timeout=5)
+
+    def rows(client):
+        return [row for row in client.get("/api/v1/history").json()["history"]
+                if row["details"].get("call_id") == call_id]
+    until(lambda: {"connected"} <= {row["action"] for row in rows(api_site.bob)}, 5,
+          message="Bob's history lacks the call placed to him")
+    carol_token, _ = api_site.api.context.tokens.create("1003")
+    assert rows(api_site.client(carol_token)) == []
+
+
 def test_conference_dial_in(api_site):
     api_site.require("callviawork")
     alice = api_site.phone("1001")
