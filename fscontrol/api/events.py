@@ -2,12 +2,14 @@
 everyone's). A stream starts with a `snapshot` of the current calls, then carries the bus's
 events with their ids; `Last-Event-ID` resumes (the missed events, or a fresh snapshot when they
 left the buffer). A client that stops reading is dropped by the bus, never waited for; every
-stream ends when its controller stops being the active one (the client reconnects elsewhere)."""
+stream ends when its controller stops being the active one (the client reconnects elsewhere),
+and within a heartbeat of its token being revoked or expiring."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 
 from flask import Response, request
 from flask_openapi3 import APIBlueprint, Tag
@@ -16,7 +18,7 @@ from ..bus import Dropped
 from .app import PREFIX, principal
 from .calls import ERRORS
 from .context import ApiContext
-from .errors import InvalidField, TooManyStreams
+from .errors import DatabaseUnavailable, InvalidField, TooManyStreams
 from .schemas import EventsQuery
 
 log = logging.getLogger("fscontrol.api")
@@ -50,7 +52,8 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
         A `snapshot` first, then `call_created`, `call_ringing`, `call_answered`,
         `call_updated`, `call_ended`, `call_parked`, `call_retrieved`, `call_picked_up`;
         resumable with `Last-Event-ID`."""
-        scope = principal().scope
+        who = principal()
+        scope = who.scope
         last_id = _last_event_id(query)
         tracker = ctx.feature("calls").tracker
         controller = ctx.active()
@@ -67,7 +70,16 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
         opening = ([frame("snapshot", {"calls": tracker.snapshot(scope)}, newest)]
                    if missed is None else [frame(e.kind, e.call, e.id) for e in missed])
 
+        def revoked() -> bool:
+            """The stream's token was revoked or expired since the stream opened (its request
+            was authenticated once); a database that cannot say keeps the stream going."""
+            try:
+                return not ctx.tokens.still_active(who.token_id)
+            except DatabaseUnavailable:
+                return False
+
         def stream():
+            checked = time.monotonic()
             try:
                 yield "retry: 2000\n" + "".join(opening)
                 while True:
@@ -81,6 +93,12 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
                         log.info("api: event stream of %s closed: this controller is no longer "
                                  "active", scope or "admin")
                         return
+                    if time.monotonic() - checked >= heartbeat:
+                        checked = time.monotonic()
+                        if revoked():
+                            log.info("api: event stream of %s closed: token %s is revoked or "
+                                     "expired", scope or "admin", who.token_id)
+                            return
                     yield ": keep-alive\n\n" if event is None else frame(event.kind, event.call,
                                                                          event.id)
             finally:

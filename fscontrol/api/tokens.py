@@ -185,6 +185,14 @@ class TokenStore:
         self._touch(found.id)
         return found
 
+    def still_active(self, token_id: int) -> bool:
+        """Whether token `token_id` is still neither revoked nor expired (an open event stream
+        asks now and then: its request was authenticated once, at the start)."""
+        row = self.run(lambda c: c.execute(
+            "SELECT revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AS ok "
+            "FROM api_tokens WHERE id = %s", (token_id,)).fetchone())
+        return bool(row and row["ok"])
+
     def _touch(self, token_id: int) -> None:
         now = time.monotonic()
         if now - self._last_used.get(token_id, -LAST_USED_EVERY) < LAST_USED_EVERY:

@@ -3,6 +3,7 @@ missed events, or a new snapshot once they are gone), heartbeats, and a client t
 dropped without delaying the others."""
 
 import dataclasses
+import datetime
 import socket
 
 import gevent
@@ -175,3 +176,24 @@ def test_streams_beyond_max_streams_are_refused(api_site):
         until(lambda: second.events, 5, message="a stream was refused after the other closed")
     finally:
         second.close()
+
+
+def test_a_stream_ends_once_its_token_is_revoked_or_expired(api_site):
+    """The stream's request was authenticated once, when it opened: a revoked token (`fscontrol
+    token revoke`: "requests with it now get 401") must not go on receiving the user's calls."""
+    api_site.require("calls")
+    tokens = api_site.api.context.tokens
+    token, row = tokens.create("1002")
+    reader = SseReader(api_site.client(token))
+    brief, _ = tokens.create("1002", expires=datetime.timedelta(seconds=2))
+    expiring = SseReader(api_site.client(brief))
+    try:
+        until(lambda: reader.events and expiring.events, 5, message="no snapshot")
+        tokens.revoke(row.id)
+        until(lambda: reader.greenlet.dead, 5, message="the revoked token's stream goes on")
+        until(lambda: expiring.greenlet.dead, 8, message="the expired token's stream goes on")
+        publish(api_site, "call_created", "1002")
+        assert reader.kinds() == ["snapshot"] and expiring.kinds() == ["snapshot"]
+    finally:
+        reader.close()
+        expiring.close()
