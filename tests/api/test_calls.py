@@ -69,6 +69,12 @@ def test_a_body_that_is_no_json_object_is_one_error(api_site):
         r = api_site.alice.post("/api/v1/calls", data=data, headers=headers)
         assert r.status_code == 422, r.text
         assert r.json()["error"] == "invalid_field"
+    # nested deeper than Python's parser can go (within the 64 KiB body limit): no 500
+    for data in ("[" * 30000 + "]" * 30000,
+                 '{"destination": ' + "[" * 30000 + "]" * 30000 + "}"):
+        r = api_site.alice.post("/api/v1/calls", data=data,
+                                headers={"Content-Type": "application/json"})
+        assert r.status_code == 422 and r.json()["error"] == "invalid_field", r.text
 
 
 def test_service_errors_keep_their_code_field_and_status(api_site):
