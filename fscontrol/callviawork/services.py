@@ -110,8 +110,14 @@ class CallViaWorkService:
         return any(u.extension == extension for u in self.config.users)
 
     def resolve_domain(self) -> str:
-        self.domain = users_domain(self.config, self.esl, log, "call via work")
-        return self.domain
+        d = users_domain(self.config, self.esl, log, "call via work")
+        if "${" in d:
+            # the switch did not answer (users_domain logged why): ask again at the next call;
+            # kept, the variable made every dial string from then on invalid, for good
+            raise SwitchUnavailable(f"the switch did not say its users' domain (switch.domain "
+                                    f"= {d}); nothing was sent")
+        self.domain = d
+        return d
 
     # -- dial strings (built only by fscontrol.esl.commands) -------------------------------
     def user_dial(self, extension: str):
@@ -343,7 +349,7 @@ class CallViaWorkService:
         try:   # always through destination_dial_string: the site's routing decides (a busy
             # colleague's voicemail answers, as for a call dialled from the phone)
             dial = dial_string(self.number_dial(p.destination), variables)
-        except InvalidArgument as e:
+        except (InvalidArgument, SwitchUnavailable) as e:
             self._end_with_prompt(p, "destination_failed", "INVALID_NUMBER_FORMAT", str(e))
             return
         p.destination_leg = dest

@@ -10,7 +10,8 @@ import pytest
 from fscontrol import metrics
 from fscontrol.callviawork import (CallbackNotAllowed, CallIdInUse, CallNotFound,
                                    CallViaWorkDisabled, DestinationNotAllowed, DeviceUnregistered,
-                                   InvalidCallId, InvalidNumber, RateLimited, UnknownUser)
+                                   InvalidCallId, InvalidNumber, RateLimited, SwitchUnavailable,
+                                   UnknownUser)
 from waiting import until
 
 DIRECT = "user/{number}@{domain}"   # the destination's phone itself, not its voicemail fallback
@@ -284,6 +285,23 @@ def test_a_connected_call_that_ended_while_the_event_socket_was_away_ends(make_s
     assert p.outcome == "completed"
     until(lambda: any(r["action"] == "ended" for r in site.history("1001")),
           message="no call_log row for the end")
+
+
+def test_a_switch_slow_to_say_its_domain_fails_one_call_not_every_later_one(make_site):
+    """switch.domain is $${domain}, asked from the switch at the first call: when that answer
+    is late the call fails (switch_unavailable, nothing sent) and the next call asks again."""
+    site = make_site()
+    assert "${" in site.config.switch.domain
+    alice = site.phone("1001")
+    alice.ring_forever()
+    site.switch.delay_replies(6)       # past the client's 5 s command timeout
+    with pytest.raises(SwitchUnavailable):
+        site.service.place("1001", "1002")
+    site.switch.delay_replies(0)
+    assert site.controller.esl.wait_connected(15)
+    p = site.service.place("1001", "1002")
+    alice.wait_ringing()
+    assert p.state.value == "ringing_user"
 
 
 def test_calls_go_on_while_the_database_is_down(make_site):
