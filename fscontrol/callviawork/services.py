@@ -53,6 +53,7 @@ VAR_DESTINATION = "fscontrol_destination"
 VIA = "call_via_work"
 RINGBACK = "%(2000,4000,440,480)"
 KEEP_ENDED = 600.0   # seconds an ended placement can still be read by id
+ORPHAN_WATCH = 60.0  # seconds a device leg of an originate whose reply never came is looked for
 
 
 class RateLimiter:
@@ -244,6 +245,7 @@ class CallViaWorkService:
         except (ConnectionLost, CommandTimeout) as e:
             shown.cancel()
             self._forget(p)
+            self._hang_up_if_it_shows(p)
             raise SwitchUnavailable(f"the switch did not take the call: {e}") from None
         except EslError as e:   # InvalidArgument: the config's dial string (checked at load)
             shown.cancel()
@@ -277,6 +279,20 @@ class CallViaWorkService:
         shown.cancel()
         self.flows.spawn(self._after_ringing, p, o, then)
         return p
+
+    def _hang_up_if_it_shows(self, p: Placement) -> None:
+        """The originate's reply was late or lost, yet the switch may have run it: a device leg
+        that shows up all the same is hung up (answered, it would sit parked in silence with
+        nobody to call the destination); unless the id was placed again meanwhile."""
+        def watch():
+            deadline = time.monotonic() + ORPHAN_WATCH
+            while time.monotonic() < deadline and p.id not in self.placements:
+                if self.esl.connected and p.id in self.esl.registry:
+                    log.info("call via work %s: the device leg came after all; hung up", p.id)
+                    self._kill(p.id, "NORMAL_TEMPORARY_FAILURE")
+                    return
+                gevent.sleep(0.1)
+        self.flows.spawn(watch)
 
     def _forget(self, p: Placement) -> None:
         self.placements.pop(p.id, None)

@@ -304,6 +304,21 @@ def test_a_switch_slow_to_say_its_domain_fails_one_call_not_every_later_one(make
     assert p.state.value == "ringing_user"
 
 
+def test_an_originate_whose_reply_came_too_late_leaves_no_phone_ringing(make_site):
+    """The caller was told switch_unavailable ("the switch did not take the call"); the switch
+    ran the originate all the same: the phone that rings is hung up, not left to be answered
+    into a parked silence nobody ever connects."""
+    site = make_site(destination_dial_string=DIRECT)
+    alice = site.phone("1001")
+    site.service.resolve_domain()
+    site.switch.delay_replies(6)       # past the client's 5 s command timeout
+    with pytest.raises(SwitchUnavailable):
+        site.service.place("1001", "1002")
+    site.switch.delay_replies(0)
+    alice.wait_ringing(10)
+    alice.wait_idle(5)
+
+
 def test_calls_go_on_while_the_database_is_down(make_site):
     """call_log rows are a record, not the call's state: with the database gone the call is
     placed and connected all the same, and each lost row is counted."""
