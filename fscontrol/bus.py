@@ -15,7 +15,9 @@ import gevent.queue
 
 #: the kinds of event a stream carries (the README's event list)
 KINDS = ("call_created", "call_ringing", "call_answered", "call_updated", "call_ended",
-         "call_parked", "call_retrieved", "call_picked_up")
+         "call_parked", "call_retrieved", "call_picked_up",
+         # a voicemail message (fscontrol.voicemail Message.to_dict()) instead of a call
+         "voicemail_created", "voicemail_updated", "voicemail_deleted")
 
 
 @dataclass(frozen=True)

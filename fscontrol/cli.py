@@ -281,6 +281,101 @@ def cmd_park(args) -> int:
     return 0
 
 
+def _read_pin(args) -> str:
+    """The PIN from stdin (a pipe) or typed at a prompt, never from the command line (other
+    users see argv in `ps`)."""
+    import getpass
+    if sys.stdin.isatty():
+        pin = getpass.getpass(f"new PIN for box {args.box}: ")
+        if getpass.getpass("again: ") != pin:
+            raise FscontrolError("the two PINs differ")
+        return pin
+    return sys.stdin.readline().strip()
+
+
+def _mwi_from_cli(config, mailboxes, box: str) -> str:
+    """The box's lamp after a change made here (the running controller does it for changes by
+    phone and API); best effort: the switch may be unreachable."""
+    from .controller import make_client
+    from .esl import EslError
+    from .flows import users_domain
+    from .voicemail.mwi import Mwi
+    new, saved = mailboxes.store.counts(box)
+    client = make_client(config, heartbeat_interval=None)
+    try:
+        client.connect(timeout=3)
+        domain = users_domain(config, client, logging.getLogger("fscontrol.voicemail"), "voicemail")
+        Mwi(client).send(box, domain, new, saved)
+        return f"MWI {new}/{saved} sent"
+    except EslError as e:
+        return f"MWI not sent ({e})"
+    finally:
+        client.stop()
+
+
+def cmd_voicemail(args) -> int:
+    """Mailboxes and messages in the database (no controller needed)."""
+    import json
+    from .db import open_database
+    from .voicemail import Mailboxes
+    config = _load(args.config)
+    boxes = Mailboxes(config, open_database(config, upgrade=False, require_current=True))
+    boxes.sync_boxes()
+    if args.action == "list":
+        if args.box is None and not args.json:
+            for b in boxes.store.boxes():
+                new, saved = boxes.store.counts(b.box)
+                state = "locked" if b.locked else ("no PIN" if not b.pin_hash else
+                                                   f"{b.failures} failed logon(s)")
+                print(f"{b.box}  {new} new, {saved} saved  {state}  {b.email or '-'}")
+            return 0
+        messages = boxes.messages(args.box, include_deleted=args.all)
+        if args.json:
+            print(json.dumps([m.to_dict() for m in messages], indent=2))
+            return 0
+        if not messages:
+            print(f"{args.box}: no messages" if args.box else "no messages")
+        for m in messages:
+            caller = f"{m.caller_name} <{m.caller_number}>" if m.caller_name else m.caller_number
+            print(f"{m.id}  {m.box}  {m.kind:7}  {m.state:7}  "
+                  f"{m.received_at.astimezone():%Y-%m-%d %H:%M:%S}  {m.duration_ms / 1000:5.1f}s  "
+                  f"{caller or '-'}  email {m.email_state}")
+        return 0
+    if args.action == "play-info":
+        m = boxes.message(args.id)
+        info = m.to_dict()
+        info["path"] = m.path if m.path and os.path.exists(m.path) else None
+        if args.json:
+            print(json.dumps(info, indent=2))
+            return 0
+        for key in ("id", "box", "kind", "state", "received_at", "duration_ms", "path", "sha256"):
+            print(f"{key}: {info[key] if info[key] is not None else '-'}")
+        print(f"caller: {m.caller_name} <{m.caller_number}>" if m.caller_name
+              else f"caller: {m.caller_number or '-'}")
+        print(f"email: {m.email_state}" + (f" ({m.email_reply})" if m.email_reply else ""))
+        return 0
+    if args.action == "delete":
+        m = boxes.delete(args.id)
+        print(f"message {m.id} of box {m.box} deleted; {_mwi_from_cli(config, boxes, m.box)}")
+        return 0
+    if args.action == "unlock":
+        boxes.unlock(args.box)
+        print(f"box {args.box} unlocked (failed logons reset)")
+        return 0
+    if args.action == "keep-local-copy":
+        boxes.require(args.box)
+        boxes.store.set_keep_local_copy(args.box, args.keep == "yes")
+        print(f"box {args.box}: " + ("keeps the audio after mailing it" if args.keep == "yes"
+                                     else "deletes the audio once the mail server took it (250)"))
+        return 0
+    # set-pin: an administrator's reset; the policy applies, the history does not
+    boxes.set_pin(args.box, _read_pin(args), check_history=False)
+    print(f"box {args.box}: PIN set (and unlocked)")
+    return 0
+
+
+
+
 def _token_store(config):
     from .api.tokens import TokenStore
     from .db import open_database
@@ -383,6 +478,12 @@ def cmd_call(args) -> int:
             return 130
         if p.state is State.CONNECTED:
             return 0
+        if p.state is State.FAILED:
+            # the user hears the failure's prompt, then is hung up: by this process's own
+            # connection, so it stays until the user's leg has gone
+            with gevent.Timeout(35, False):
+                while p.id in client.registry:
+                    gevent.sleep(0.05)
         if not p.state.terminal:
             print(f"gave up after {wait:g} s ({p.state.value}); cancelling", file=sys.stderr)
             service.cancel(p.id)
@@ -539,6 +640,48 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("number", metavar="NUMBER", help="the group's number")
     q.add_argument("extensions", metavar="EXTENSION", nargs="+", help="users[].extension")
     p.set_defaults(func=cmd_pickup_group)
+
+    p = sub.add_parser("voicemail", help="list, inspect or delete voicemail; unlock a box, set a "
+                                         "PIN or whether it keeps its audio",
+                       description="Voicemail boxes and messages, read and changed in the "
+                                   "database (the running controller is not needed).")
+    vsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = vsub.add_parser("list", help="every box with its counts, or one box's messages",
+                        description="Without BOX: every mailbox with its new/saved counts and "
+                                    "logon state. With BOX: its messages, oldest first.")
+    _config_arg(q)
+    q.add_argument("box", metavar="BOX", nargs="?", help="a users[].extension")
+    q.add_argument("--all", action="store_true", help="include messages deleted by phone")
+    q.add_argument("--json", action="store_true", help="JSON instead of a table")
+    q = vsub.add_parser("play-info", help="one message: caller, time, duration, audio file, email",
+                        description="Everything about one message, including the path of its "
+                                    "audio file to play it (none once mailed and not kept).")
+    _config_arg(q)
+    q.add_argument("id", metavar="ID", type=int, help="message id (from `voicemail list`)")
+    q.add_argument("--json", action="store_true", help="JSON instead of lines")
+    q = vsub.add_parser("delete", help="delete a message and its audio file for good",
+                        description="Deletes a message and its local audio file, then updates "
+                                    "the box's message waiting lamp.")
+    _config_arg(q)
+    q.add_argument("id", metavar="ID", type=int, help="message id")
+    q = vsub.add_parser("unlock", help="unlock a box locked after too many failed logons",
+                        description="Unlocks a box and resets its failed-logon count.")
+    _config_arg(q)
+    q.add_argument("box", metavar="BOX", help="a users[].extension")
+    q = vsub.add_parser("keep-local-copy", help="keep a box's audio after mailing it, or not",
+                        description="yes: the WAV stays after the email was sent (default from "
+                                    "voicemail.keep_local_copy); no: it is deleted once the mail "
+                                    "server answered 250 (never before).")
+    _config_arg(q)
+    q.add_argument("box", metavar="BOX", help="a users[].extension")
+    q.add_argument("keep", choices=("yes", "no"), help="yes or no")
+    q = vsub.add_parser("set-pin", help="set a box's PIN (read from stdin or typed, never argv)",
+                        description="Sets the PIN of BOX under the site's PIN policy (length, "
+                                    "no runs, no repeats, not the extension) and unlocks it. The "
+                                    "PIN is read from stdin when piped, else typed twice.")
+    _config_arg(q)
+    q.add_argument("box", metavar="BOX", help="a users[].extension")
+    p.set_defaults(func=cmd_voicemail)
 
     p = sub.add_parser("token", help="HTTP API tokens: create, list, revoke",
                        description="Bearer tokens for the HTTP API ([api] listen). A user token "

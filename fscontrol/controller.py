@@ -80,6 +80,9 @@ def build(config: Config, database, esl, controller_id: str | None = None) -> Co
     controller.features.append(ParkFeature(controller_id))
     controller.features.append(PickupFeature())   # after park: it picks up park ring-backs
     controller.features.append(CallViaWorkFeature())   # its park() uses the park service
+    if config.voicemail.enabled:
+        from .voicemail import VoicemailFeature
+        controller.features.append(VoicemailFeature())
     controller.features.append(AttendantFeature())
     return controller
 
@@ -89,6 +92,24 @@ def make_client(config: Config, **overrides):
     from .esl import EslClient
     s = config.switch
     return EslClient(s.esl_host, s.esl_port, s.esl_password.reveal(), **overrides)
+
+
+def check_password(config: Config) -> None:
+    """One short connection at start, standby or not: a wrong ESL password ends the run now
+    (SwitchAuthFailed), not at a failover years later. A switch that does not answer is only
+    logged: the controller that becomes active retries it."""
+    from .esl import AuthenticationError, EslError
+    from .esl.connection import EslConnection
+    s = config.switch
+    conn = EslConnection(s.esl_host, s.esl_port, s.esl_password.reveal(), connect_timeout=3)
+    try:
+        conn.connect()
+    except AuthenticationError:
+        raise SwitchAuthFailed(f"ESL at {s.esl_host}:{s.esl_port} rejected the password") from None
+    except EslError as e:
+        log.info("password not checked at start: %s", e)
+    finally:
+        conn.close("password checked")
 
 
 def run(config: Config, stop: gevent.event.Event | None = None) -> int:
@@ -106,6 +127,7 @@ def run(config: Config, stop: gevent.event.Event | None = None) -> int:
     controller_id = f"{socket.gethostname()}:{os.getpid()}"
     lock = ActiveLock(database, config.switch.identity, controller_id, config.ha.step_down_after)
     handlers = [gevent.signal_handler(sig, stop.set) for sig in (signal.SIGINT, signal.SIGTERM)]
+    check_password(config)
     api = None
     if config.api.listen:   # up while standby too: /healthz answers, /readyz says "standby"
         from .api.server import ApiServer

@@ -8,6 +8,7 @@ monkey.patch_all()
 import dataclasses  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
+from datetime import timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,8 +61,19 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="    log: %(levelname)s %(name)s: %(message)s")
     config = load(ROOT / "fscontrol.example.toml", env={})
     # the demo's database lives where it runs (make demo: the repository), not beside the example
-    config = dataclasses.replace(config, database=dataclasses.replace(
-        config.database, embedded_dir=str(Path.cwd() / ".fscontrol" / "pgdata")))
+    from .demo_smtp import DemoMailbox
+    mailbox = DemoMailbox().start()
+    config = dataclasses.replace(
+        config,
+        database=dataclasses.replace(config.database,
+                                     embedded_dir=str(Path.cwd() / ".fscontrol" / "pgdata")),
+        # voicemail: recordings where the demo runs; mail to a receiver inside the demo
+        voicemail=dataclasses.replace(config.voicemail,
+                                      storage=str(Path.cwd() / ".fscontrol" / "voicemail"),
+                                      ring_timeout=5, min_message=1),
+        smtp=dataclasses.replace(config.smtp, host="127.0.0.1", port=mailbox.port),
+        users=tuple(dataclasses.replace(u, email=f"{u.name.lower()}@example.com")
+                    for u in config.users))
     try:
         say("1. PostgreSQL: embedded, data in .fscontrol/pgdata (migrations applied)")
         database = open_database(config)
@@ -153,11 +165,42 @@ def main() -> int:
             say("10. Call Via Work through the HTTP API: not in this build, skipped")
         else:
             call_via_work_over_http(site, database, controller, alice, bob, esl)
+        voicemail = controller.feature("voicemail").service
+        lamps = []
+        esl.on("MESSAGE_WAITING", lambda ev: lamps.append(
+            (ev.get("MWI-Message-Account"), ev.get("MWI-Voice-Message"))))
+        say("11. Voicemail: Dave calls Bob, who rejects the call; Dave hears the greeting and the "
+            "beep, talks for 2 s and hangs up")
+        bob.reject_busy()
+        before = len(lamps)
+        dave.dial("1002")
+        dave.wait_hearing("recording", timeout=10)
+        dave.channel.speaking = True          # the simulator's caller "talks" (a tone is recorded)
+        switch.spawn_later(2.0, setattr, dave.channel, "speaking", False)
+        wait(lambda: not dave.channel.speaking, 5)
+        dave.hangup()
+        call = dave.calls[-1].uuid    # (an earlier demo run's messages are in the database too)
+        mine = wait(lambda: [x for x in voicemail.store.messages("1002") if x.channel_uuid == call], 10)
+        m = mine[0]
+        say(f"    message {m.id} for 1002 from {m.caller_name} <{m.caller_number}>, "
+            f"{m.duration_ms / 1000:.1f} s, recorded by the switch into {m.path}")
+        wait(lambda: any(box.startswith("1002@") for box, _ in lamps[before:]), 5)
+        lamp = [v for box, v in lamps[before:] if box.startswith("1002@")][-1]
+        say(f"    MWI sent to Bob's phones: {lamp} (new/saved)")
+        wait(lambda: [x for x in mailbox.messages if x["X-Fscontrol-Message"] == str(m.id)], 10)
+        mail = next(x for x in mailbox.messages if x["X-Fscontrol-Message"] == str(m.id))
+        [audio] = list(mail.iter_attachments())
+        say(f"    email arrived for {mail['To']}: \"{mail['Subject']}\" with "
+            f"{audio.get_filename()} ({len(audio.get_content())} bytes)")
+        sent = wait(lambda: voicemail.store.message(m.id).email_state == "sent", 5)
+        say(f"    delivery recorded: {voicemail.store.message(m.id).email_reply}" if sent else
+            "    delivery not recorded yet")
         say("demo done.")
         return 0
     finally:
         controller.stop()
         switch.stop()
+        mailbox.stop()
 
 
 def http(method: str, url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
@@ -202,8 +245,11 @@ def call_via_work_over_http(site, database, controller, alice, bob, esl) -> None
     from .api.server import ApiServer
     api = ApiServer(site, database, listen="127.0.0.1:0").start()
     api.controller = controller
+    issued = None
     try:
-        token, _ = api.context.tokens.create("1001", label="demo")
+        # short-lived and revoked at the end: the demo's database may be the one `make run` uses
+        token, issued = api.context.tokens.create("1001", label="demo",
+                                                  expires=timedelta(minutes=10))
         base = api.url + "/api/v1"
         say(f"10. Call Via Work through the HTTP API on {api.url} (a token for Alice, as "
             f"`fscontrol token create --user 1001` makes)")
@@ -231,6 +277,8 @@ def call_via_work_over_http(site, database, controller, alice, bob, esl) -> None
         wait(lambda: shown.count("call_ended") >= 1)
         reader.kill()
     finally:
+        if issued is not None:
+            api.context.tokens.revoke(issued.id)
         api.stop(timeout=1)
 
 

@@ -13,6 +13,8 @@ calls_failed = Counter("fscontrol_calls_failed", "Call Via Work calls that faile
 parks = Counter("fscontrol_parks", "calls parked", registry=REGISTRY)
 retrieves = Counter("fscontrol_retrieves", "parked calls retrieved", registry=REGISTRY)
 park_timeouts = Counter("fscontrol_park_timeouts", "parked calls that timed out", registry=REGISTRY)
+voicemail_events = Counter("fscontrol_voicemail", "voicemail: messages left, missed calls, "
+                           "failed logons (by what)", ["what"], registry=REGISTRY)
 pickups = Counter("fscontrol_pickups", "ringing calls picked up, by kind (group, directed)",
                   ["kind"], registry=REGISTRY)
 attendant_calls = Counter("fscontrol_attendant_calls", "calls answered by an auto attendant, by "

@@ -38,7 +38,7 @@ from fscontrol.sim.apps import media_kind
 from fscontrol.sim.waits import Changes, PhoneWaits
 
 MEDIA_EVENTS = ("PLAYBACK_START", "PLAYBACK_STOP", "RECORD_START", "RECORD_STOP", "DTMF",
-                "PRESENCE_IN", "conference::maintenance")
+                "PRESENCE_IN", "MESSAGE_WAITING", "conference::maintenance")
 MODE_VAR = "fscontrol_phone_mode_"
 LAMP = {"early": "ringing", "confirmed": "busy"}   # PRESENCE_IN answer-state -> a BLF key
 
@@ -104,6 +104,7 @@ class LiveSwitch(Changes):
         self._media_seq = 0
         self.lamps = {}          # (proto, login) -> "ringing" | "busy" | "idle": a BLF key now
         self.lamp_history = {}   # (proto, login) -> what the key showed, in order, repeats folded
+        self.mwi = {}            # mailbox -> (MWI-Messages-Waiting, MWI-Voice-Message) last sent
         Changes.__init__(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -179,8 +180,20 @@ class LiveSwitch(Changes):
         re-sent state changes nothing on the key)."""
         return list(self.lamp_history.get((proto, login), ()))
 
+    def message_waiting(self, box):
+        """What the message waiting lamp of `box`'s phones was last told: ("yes", "2/1 (0/0)")
+        — MESSAGE_WAITING events, which mod_sofia sends to the box's phones as NOTIFY
+        message-summary (Messages-Waiting, Voice-Message) — or None before any."""
+        return self.mwi.get(box)
+
     def _on_event(self, ev):
         name, uuid = ev.name, ev.uuid
+        if name == "MESSAGE_WAITING":
+            account = ev.headers.get("MWI-Message-Account", "")
+            box = account.split(":", 1)[-1].split("@")[0]
+            self.mwi[box] = (ev.headers.get("MWI-Messages-Waiting"), ev.headers.get("MWI-Voice-Message"))
+            self.notify()
+            return
         if name == "PRESENCE_IN":
             h = ev.headers
             if h.get("login"):
@@ -452,6 +465,19 @@ class LivePhone(PhoneWaits):
         # "~": received as a phone's keys; without it the switch queues them with
         # DTMF_FLAG_SKIP_PROCESS and bind_meta_app never sees them (switch_channel.c)
         self.sw.api("uuid_recv_dtmf %s ~%s" % (side.uuid, digits))
+
+    def speak(self, seconds):
+        """The user talks for `seconds`: a tone played into the handset, which its loopback
+        peer (the call on the switch) reads as the caller's voice (mod_loopback passes what is
+        written to one leg to the other's read)."""
+        leg = self.channel
+        if leg is None or not leg.alive:
+            raise RuntimeError("phone %s has no call to speak on" % self.user)
+        self.sw.api("uuid_broadcast %s %s aleg" % (leg.uuid, self.voice(seconds)))
+
+    @staticmethod
+    def voice(seconds):
+        return "tone_stream://%%(%d,0,440)" % int(seconds * 1000)
 
     def hangup(self, cause=None):
         leg = self.channel

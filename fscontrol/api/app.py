@@ -162,8 +162,8 @@ def create_app(ctx: ApiContext) -> OpenAPI:
     def openapi_document():
         return jsonify(app.api_doc)
 
-    from . import calls, events, history, ops, parked
-    for module in (calls, parked, history, events):
+    from . import calls, events, history, ops, parked, voicemail
+    for module in (calls, parked, history, events, voicemail):
         app.register_api(module.blueprint(ctx))
     ops.register(app, ctx)
     return app

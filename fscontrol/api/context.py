@@ -10,7 +10,7 @@ from .errors import FeatureUnavailable, Forbidden, InvalidField, Standby, Unknow
 from .tokens import TokenStore
 
 FEATURE_NAMES = {"calls": "call tracking", "callviawork": "Call Via Work", "park": "Call Park",
-                 "pickup": "Group Call Pickup"}
+                 "pickup": "Group Call Pickup", "voicemail": "Voicemail"}
 
 
 @dataclass(frozen=True)

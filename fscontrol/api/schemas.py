@@ -211,3 +211,42 @@ class Ready(BaseModel):
     active: bool = Field(description="this controller holds the switch (false: standby)")
     esl: bool
     database: bool
+
+
+# -- voicemail ---------------------------------------------------------------------------------
+class MessageCaller(BaseModel):
+    number: str
+    name: str
+
+
+class MessageEmail(BaseModel):
+    state: Literal["none", "queued", "sent", "failed"]
+    reply: str | None = Field(None, description="the mail server's last reply (250 ..., 451 ...)")
+    attempts: int
+    sent_at: str | None
+
+
+class MessageOut(BaseModel):
+    id: int
+    box: str
+    kind: Literal["message", "missed"] = Field(description="missed: a missed-call notice, no audio")
+    caller: MessageCaller
+    received_at: str
+    duration_ms: int
+    state: Literal["new", "saved", "deleted"]
+    audio: bool = Field(description="the audio can be downloaded (GET .../audio)")
+    sha256: str | None
+    email: MessageEmail
+
+
+class MessageList(BaseModel):
+    messages: list[MessageOut]
+
+
+class MessagesQuery(Strict):
+    user: str | None = Field(None, pattern=EXTENSION,
+                             description="whose box (admin: required; a user token: its own)")
+
+
+class MessagePath(BaseModel):
+    message_id: int = Field(ge=1, le=2**62)

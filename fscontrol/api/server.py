@@ -60,7 +60,8 @@ class ApiServer:
         from .context import ApiContext
         self.context = ApiContext(config, database)
         self.app = create_app(self.context)
-        host, port, _ = parse_listen(listen or config.api.listen, any_port=True)
+        self.listen_text = listen or config.api.listen
+        host, port, _ = parse_listen(self.listen_text, any_port=True)
         self.server = WSGIServer(
             (host, port), without_secrets(self.app), handler_class=_Handler,
             spawn=Pool(config.api.max_streams + SPARE_CONNECTIONS),
@@ -85,7 +86,13 @@ class ApiServer:
         return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
 
     def start(self) -> "ApiServer":
-        self.server.start()
+        try:
+            self.server.start()
+        except OSError as e:   # the port taken (another controller on this host?), no such address
+            from ..errors import ConfigError
+            self.context.tokens.close()
+            raise ConfigError([("api.listen", f'cannot listen on "{self.listen_text}": '
+                                              f'{e.strerror or e}')]) from None
         log.info("HTTP API listening on %s/api/v1", self.url)
         return self
 

@@ -20,6 +20,7 @@ from .model import Config, Secret
 SECRET_ENV = {
     ("switch", "esl_password"): "FSCONTROL_ESL_PASSWORD",
     ("database", "url"): "DATABASE_URL",
+    ("smtp", "password"): "FSCONTROL_SMTP_PASSWORD",
 }
 
 EXTENSION = re.compile(r"[0-9]{2,9}")
@@ -175,7 +176,8 @@ def _relative_to(config: Config, base: Path) -> Config:
         config,
         switch=dataclasses.replace(config.switch, conf_dir=resolve(config.switch.conf_dir)),
         database=dataclasses.replace(config.database,
-                                     embedded_dir=resolve(config.database.embedded_dir)))
+                                     embedded_dir=resolve(config.database.embedded_dir)),
+        voicemail=dataclasses.replace(config.voicemail, storage=resolve(config.voicemail.storage)))
 
 
 def validate(config: Config) -> list[tuple[str, str]]:
@@ -324,8 +326,70 @@ def validate(config: Config) -> list[tuple[str, str]]:
             p((f"{where}.directory", "must not be empty"))
     _check_call_via_work(p, config)
     _check_api(p, config)
+    _check_voicemail(p, config)
     _check_attendants(p, config, users, codes, index)
     return problems
+
+
+EMAIL = re.compile(r"[^@\s<>,;\"']+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}|[^@\s<>,;\"']+@localhost")
+
+
+def _check_voicemail(p, config: Config) -> None:
+    """[voicemail], [smtp] and users[].email."""
+    v = config.voicemail
+    if not v.storage.strip():
+        p(("voicemail.storage", "must not be empty (the directory the switch records into)"))
+    elif any(c in v.storage for c in " ,'\"{}$"):
+        p(("voicemail.storage", f'"{v.storage}" must not contain spaces, quotes, braces, "," or "$" '
+                                f'(it goes into the record command)'))
+    for key, lo, hi in (("ring_timeout", 5, 300), ("max_message", 10, 7200), ("max_greeting", 10, 600),
+                        ("min_message", 0, 60), ("silence_seconds", 1, 60),
+                        ("silence_threshold", 0, 10000), ("pin_min_length", 4, 24),
+                        ("pin_history", 0, 20), ("pin_reset_after", 1, 100),
+                        ("pin_lock_after", 1, 1000)):
+        value = getattr(v, key)
+        if not lo <= value <= hi:
+            p((f"voicemail.{key}", f"{value} is outside {lo}-{hi}"))
+    if v.pin_lock_after < v.pin_reset_after:
+        p(("voicemail.pin_lock_after", f"{v.pin_lock_after} is below voicemail.pin_reset_after "
+                                       f"({v.pin_reset_after}): the box would lock before a reset"))
+    for f in dataclasses.fields(v):
+        if f.name.startswith("prompt_"):
+            value = getattr(v, f.name)
+            if not value.strip():
+                p((f"voicemail.{f.name}", "must not be empty (a sound file or tone_stream://...)"))
+            elif any(c in value for c in " '\"{}") or "${" in value:
+                p((f"voicemail.{f.name}", f'"{value}" must not contain spaces, quotes or braces'))
+    for key, code in config.feature_codes().items():
+        if v.pilot and key != "voicemail.pilot" and code == v.pilot:
+            p(("voicemail.pilot", f'"{v.pilot}" is also {key}'))
+    if not re.fullmatch(r"[a-z]{2,3}", v.say_language):
+        p(("voicemail.say_language", f'"{v.say_language}" is not a language code like "en"'))
+    try:
+        v.email_subject.format(caller="x", duration=1, box="1", time="t")
+    except (KeyError, IndexError, ValueError) as e:
+        p(("voicemail.email_subject", f'"{v.email_subject}" may name only {{caller}}, {{duration}}, '
+                                      f'{{box}} and {{time}} ({e})'))
+    s = config.smtp
+    if s.host and not re.fullmatch(r"[A-Za-z0-9.:-]+", s.host):
+        p(("smtp.host", f'"{s.host}" is not a host name or address'))
+    if not 1 <= s.port <= 65535:
+        p(("smtp.port", f"{s.port} is not a TCP port (1-65535)"))
+    if not EMAIL.fullmatch(s.sender):
+        p(("smtp.sender", f'"{s.sender}" is not an email address'))
+    if s.password and not s.user:
+        p(("smtp.user", "is empty but a password is set (FSCONTROL_SMTP_PASSWORD or smtp.password)"))
+    if not 1 <= s.timeout <= 300:
+        p(("smtp.timeout", f"{s.timeout} is outside 1-300 seconds"))
+    if not 1 <= s.retry_first <= s.retry_max:
+        p(("smtp.retry_first", f"{s.retry_first} must be 1 to smtp.retry_max ({s.retry_max})"))
+    if s.give_up_after < s.retry_first:
+        p(("smtp.give_up_after", f"{s.give_up_after} is below smtp.retry_first"))
+    for i, user in enumerate(config.users):
+        if user.email and not EMAIL.fullmatch(user.email):
+            p((f"users[{i}].email", f'"{user.email}" is not an email address'))
+        if user.email and not s.host:
+            p((f"users[{i}].email", "is set but smtp.host is empty: no mail could be sent"))
 
 
 CALLER_ID_NUMBER = re.compile(r"\+?[0-9]{1,20}")

@@ -126,6 +126,9 @@ class User:
     # Call Via Work: the device rung first (an extension or a dial string); empty: this user's
     # own phone. Set by the admin (SfB's AdminCallbackNumber).
     callback: str = ""
+    # Voicemail: where this user's messages and missed-call notices are mailed (empty: none);
+    # the mailbox itself is created for every user (PIN by `fscontrol voicemail set-pin`).
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,62 @@ class ApiConfig:
     client_queue: int = 256            # events queued for one slow SSE client before it is dropped
     heartbeat: int = 15                # seconds between SSE keep-alive comments
     max_streams: int = 200             # SSE streams open at once, all clients; one more is refused
+
+
+@dataclass(frozen=True)
+class VoicemailConfig:
+    """Voicemail (fscontrol.voicemail), Exchange UM class: messages recorded by the switch into
+    `storage`, metadata in PostgreSQL, mailed over [smtp], MWI, dial-in access by PIN."""
+
+    enabled: bool = True               # false: the dialplan uses FreeSWITCH's mod_voicemail
+    # where the switch writes recordings and greetings and the controller reads them: one
+    # directory both see (the same host, or a shared volume)
+    storage: str = ".fscontrol/voicemail"
+    pilot: str = ""                    # dial-in number for any box ("*99"); empty: none
+    ring_timeout: int = 25             # seconds a user's phone rings before voicemail answers
+    max_message: int = 1200            # seconds (Exchange: 20 min)
+    max_greeting: int = 300            # seconds (Exchange: 5 min)
+    min_message: int = 2               # seconds; shorter: a missed-call notification
+    silence_threshold: int = 200       # energy below which a frame is silence (record's thresh)
+    silence_seconds: int = 5           # this long silent ends the recording
+    keep_local_copy: bool = True       # new boxes keep the WAV after it was mailed
+    # PIN policy (Exchange UM mailbox policy)
+    pin_min_length: int = 6            # MinPINLength, 4-24
+    pin_history: int = 5               # PINHistoryCount: the last N PINs may not be reused
+    pin_reset_after: int = 5           # LogonFailuresBeforePINReset: then a new PIN is needed
+    pin_lock_after: int = 15           # MaxLogonAttempts: then locked until `voicemail unlock`
+    # Prompts: a sound file or tone_stream://...; the defaults are tones (no sound packs needed)
+    prompt_greeting: str = "tone_stream://%(400,200,440);loops=2"   # a box without a greeting
+    prompt_beep: str = "tone_stream://%(500,0,1000)"
+    prompt_box: str = "tone_stream://%(150,100,500)"                 # pilot: enter the box
+    prompt_pin: str = "tone_stream://%(150,100,600)"                 # enter your PIN
+    prompt_new_pin: str = "tone_stream://%(150,100,650);loops=2"     # enter a new PIN
+    prompt_pin_changed: str = "tone_stream://%(200,50,900)"
+    prompt_bad_pin: str = "tone_stream://%(200,100,300,350);loops=2"
+    prompt_locked: str = "tone_stream://%(600,200,300);loops=3"
+    prompt_message: str = "tone_stream://%(100,100,800);loops=2"     # before each message
+    prompt_menu: str = "tone_stream://%(100,50,700)"                 # after a message: keys
+    prompt_no_more: str = "tone_stream://%(300,100,500,400)"         # no (more) messages
+    prompt_goodbye: str = "tone_stream://%(400,200,425);loops=2"
+    envelope: bool = True              # say the caller's number before each message
+    say_language: str = "en"           # ... with `say <lang> number iterated` (digit files)
+    email_subject: str = "Voicemail from {caller} ({duration}s)"
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """The mail server voicemail is delivered through (empty host: no email)."""
+
+    host: str = ""
+    port: int = 25
+    security: Literal["none", "starttls", "tls"] = "none"
+    user: str = ""
+    password: Secret = field(default_factory=lambda: Secret(""))   # FSCONTROL_SMTP_PASSWORD
+    sender: str = "voicemail@localhost"
+    timeout: int = 30                  # seconds per SMTP conversation
+    retry_first: int = 30              # seconds before the first retry of a 4xx / refused
+    retry_max: int = 3600              # backoff cap
+    give_up_after: int = 86400         # seconds of temporary failures before "failed"
 
 
 @dataclass(frozen=True)
@@ -298,6 +357,8 @@ class Config:
     pickup: PickupConfig = field(default_factory=PickupConfig)
     call_via_work: CallViaWorkConfig = field(default_factory=CallViaWorkConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    voicemail: VoicemailConfig = field(default_factory=VoicemailConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
     features: FeatureCodes = field(default_factory=FeatureCodes)
     users: tuple[User, ...] = ()
     orbits: tuple[OrbitRange, ...] = ()
@@ -310,7 +371,8 @@ class Config:
         """Key path -> code, for every dialable feature code."""
         return {"park.code": self.park.code,
                 "features.voicemail": self.features.voicemail,
-                "features.directed_pickup": self.features.directed_pickup}
+                "features.directed_pickup": self.features.directed_pickup,
+                **({"voicemail.pilot": self.voicemail.pilot} if self.voicemail.pilot else {})}
 
     def ranges(self, kind: str) -> tuple[OrbitRange, ...]:
         return tuple(r for r in self.orbits if r.kind == kind)

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta, timezone
 
 import gevent
 
+from .. import metrics
 from ..esl import (ChannelGone, CommandError, CommandTimeout, ConnectionLost, EslError,
                    InvalidArgument)
 from ..esl.commands import chat_command, expand_dial, new_uuid, operator_dial
 from ..flows import Flows, users_domain
-from .. import metrics
+from ..render import contract
 from .errors import (CallBusy, NoOrbitAvailable, NotBridged, OrbitEmpty, ParkError,
                      ParkStoreUnavailable)
 from .locks import CallLocks
@@ -746,6 +747,11 @@ class ParkService:
         anything else is an extension of our context."""
         if target.startswith("voicemail:"):
             box = target.split(":", 1)[1]
+            if self.config.voicemail.enabled:   # fscontrol.voicemail takes it, as a no-answer
+                self.esl.uuid_transfer_inline(uuid, [
+                    ("set", f"{contract.VAR_ACTION}={contract.ACTION_VOICEMAIL_LEAVE}"),
+                    ("set", f"{contract.VAR_BOX}={box}"), "answer", "park"])
+                return
             domain = self.domain or self.resolve_domain()
             self.esl.uuid_transfer_inline(uuid, ["answer", ("voicemail", f"default {domain} {box}")])
         elif "/" in target:

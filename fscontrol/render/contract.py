@@ -19,8 +19,15 @@ as `variable_<name>` in its events, except `park_dtmf`):
   and stays bridged until the controller acts. The controller decides whether the presser may park.
 - `attendant`: the channel dialled an auto attendant's number; `fscontrol_attendant` holds it.
   Answered and parked. Run the attendant's menu (the schedule decides which one) over ESL.
-- `voicemail`: the channel dialled the voicemail code; FreeSWITCH's voicemail app handles it
-  (informational only).
+- `voicemail_leave`: a call to a user failed (no answer, busy, unregistered); `fscontrol_box`
+  holds the user's extension. Answered and parked. Leave a message: greeting, beep, record.
+  The park fallback `voicemail:<box>` sends a call here too (inline: the same variables).
+- `voicemail_check`: the channel dialled the voicemail code (`features.voicemail`): answered
+  and parked; log the caller into their own box (PIN) and play their messages.
+- `voicemail_pilot`: the channel dialled `voicemail.pilot`: as `voicemail_check`, but the caller
+  first says which box.
+- `voicemail`: only with `voicemail.enabled = false`: FreeSWITCH's mod_voicemail handles the
+  voicemail code and unanswered calls (informational only).
 
 Calls to users: the dialplan exports `fscontrol_dialed_extension` (so both the caller's leg and
 the ringing leg carry it — what the pickup features search for), binds the park DTMF and bridges
@@ -34,6 +41,7 @@ VAR_ORBIT = "fscontrol_orbit"
 VAR_PICKUP_NUMBER = "fscontrol_pickup_number"
 VAR_TARGET = "fscontrol_target"
 VAR_DIALED_EXTENSION = "fscontrol_dialed_extension"
+VAR_BOX = "fscontrol_box"
 VAR_ATTENDANT = "fscontrol_attendant"
 
 ACTION_PARK = "park"
@@ -42,6 +50,9 @@ ACTION_RETRIEVE = "retrieve"
 ACTION_PICKUP = "pickup"
 ACTION_DIRECTED_PICKUP = "directed_pickup"
 ACTION_VOICEMAIL = "voicemail"
+ACTION_VOICEMAIL_LEAVE = "voicemail_leave"
+ACTION_VOICEMAIL_CHECK = "voicemail_check"
+ACTION_VOICEMAIL_PILOT = "voicemail_pilot"
 ACTION_ATTENDANT = "attendant"
 
 # The extension the park DTMF binding runs (by execute_extension) and the event it fires.

@@ -52,6 +52,9 @@ def _view(config: Config) -> dict:
         "park_ranges": [_range_view(r) for r in config.ranges("park")],
         "pickup_ranges": [_range_view(r) for r in config.ranges("pickup")],
         "music_classes": config.music_classes,
+        "voicemail": ({"pilot": _exact(config.voicemail.pilot) if config.voicemail.pilot else None,
+                       "ring_timeout": config.voicemail.ring_timeout}
+                      if config.voicemail.enabled else None),
         "attendants": [{"number": a.number, "expression": _exact(a.number)}
                        for a in config.attendants],
     }

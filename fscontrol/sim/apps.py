@@ -3,9 +3,13 @@ the events the real one fires; also the bridge mechanics shared by `bridge`, `uu
 `intercept`, and DTMF/meta-app handling."""
 from __future__ import annotations
 
+import math
+import os
 import re
+import struct
 import time
 import uuid as uuidlib
+import wave
 
 from .channels import Break, Hangup, Transfer, Unbridged
 from .endpoints import OriginateFailed, _true, originate
@@ -78,7 +82,7 @@ class Apps:
             "playback_terminators": self.noop, "hold": self.noop, "unhold": self.noop,
             "send_display": self.noop, "sched_hangup": self.noop, "record_session": self.noop,
             "valet_park": lambda ch, data: self.sw.valet.park(ch, data),
-            "play_and_get_digits": self.play_and_get_digits,
+            "play_and_get_digits": self.play_and_get_digits, "record": self.record,
         }
 
     def lookup(self, name):
@@ -178,7 +182,21 @@ class Apps:
             parts = [p for p in path[len("file_string://"):].split("!") if p]
             durations = [self._duration(p) for p in parts]
             return None if None in durations else sum(durations)
+        if os.path.isabs(path) and path.endswith(".wav") and os.path.exists(path):
+            try:      # a real file (a recorded message or greeting): as long as it is
+                with wave.open(path, "rb") as w:
+                    return w.getnframes() / float(w.getframerate() or 8000)
+            except (wave.Error, EOFError, OSError):
+                return 0.0
         return self.sw.file_duration
+
+    @staticmethod
+    def _missing(path):
+        """An absolute file path that does not exist: switch_ivr_play_file cannot open it and
+        returns SWITCH_STATUS_NOTFOUND before any PLAYBACK_START (switch_ivr_play_say.c);
+        playback then answers "FILE NOT FOUND" (mod_dptools.c playback_function). Relative
+        paths stay simulated sound-pack files (the simulator has no sounds directory)."""
+        return os.path.isabs(path) and not os.path.exists(path)
 
     def playback_app(self, ch, data):
         """mod_dptools.c playback_function: switch_ivr_play_file with its on_dtmf callback."""
@@ -192,6 +210,9 @@ class Apps:
         if not ch.is_answered and ch.answer_state != "early":
             ch.pre_answer()
         path = data.strip()
+        if self._missing(path):
+            ch.vars["current_application_response"] = "FILE NOT FOUND"
+            return
         prev = ch.playing
         ch.playing = (media_kind(path), path)
         self.sw.notify()
@@ -244,6 +265,104 @@ class Apps:
                 self.playback(ch, "file_string://" + "!".join(files), on_dtmf=True)
                 return
         self.playback(ch, "say:" + data, on_dtmf=True)
+
+    # -- record ------------------------------------------------------------------------------
+    RATE = 8000
+    FRAME = 0.02        # 20 ms packets, as a PCMU/L16 8 kHz call reads them
+
+    @staticmethod
+    def _talking(ch):
+        """Is someone speaking into `ch`? The simulator has no audio: a phone "speaks" by
+        having audio played into its handset (tests/livephones.py LivePhone.speak broadcasts a
+        tone to the handset; loopback carries what is written to one leg to the other's read),
+        or a sim Phone sets `speaking`."""
+        peer = ch.loopback_peer
+        if peer is not None and peer.alive and peer.playing is not None \
+                and peer.playing[0] in ("tone", "prompt", "music"):
+            return True
+        return bool(getattr(ch, "speaking", False))
+
+    def _voice(self, n, t0):
+        return b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * (t0 + i) / self.RATE)))
+                        for i in range(n))
+
+    def record(self, ch, data):
+        """mod_dptools.c record_function -> switch_ivr_record_file_event (switch_ivr_play_say.c):
+        `record <path> [<limit secs>] [<silence thresh>] [<silence hits secs>]`. The file is
+        opened for writing first (a failure hangs the call up with DESTINATION_OUT_OF_ORDER, no
+        directory is made); RECORD_START (Record-File-Path); then frames are written until the
+        caller hangs up, a playback terminator (`playback_terminators`, default "*", via
+        mod_dptools' on_dtmf, sets playback_terminator_used), uuid_break, the limit passed
+        (`now - start > limit`, whole seconds) or `silence hits` seconds below the threshold
+        (silence_hits_exhausted=true). Then record_seconds / record_ms / record_samples and
+        RECORD_STOP, whatever ended it. Written audio: a 440 Hz tone while the caller "speaks"
+        (see _talking), silence otherwise; 8 kHz 16-bit mono WAV, as mod_sndfile writes."""
+        args = data.split()
+        if not args:
+            return
+        path = args[0]
+        limit = int(args[1]) if len(args) > 1 and args[1].isdigit() else 0
+        thresh = int(args[2]) if len(args) > 2 and args[2].isdigit() else 0
+        hits = int(args[3]) if len(args) > 3 and args[3].isdigit() else 0
+        if not ch.is_answered and ch.answer_state != "early":
+            ch.pre_answer()
+        try:
+            raw = open(path, "wb")
+        except OSError:
+            ch.hangup("DESTINATION_OUT_OF_ORDER")
+            raise Hangup()
+        out = wave.open(raw, "wb")
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(self.RATE)
+        ch.vars["silence_hits_exhausted"] = "false"
+        ch.vars.pop("playback_terminator_used", None)
+        terminators = _playback_terminators(ch)
+        queue, ch.dtmf_queue = ch.dtmf_queue, []       # record reads keys (its on_dtmf)
+        prev = ch.playing
+        ch.playing = ("recording", path)
+        ch.fire("RECORD_START", post=[("Record-File-Path", path)])
+        self.sw.notify()
+        start = time.monotonic()
+        written = 0
+        silent_for = 0.0
+        last = start
+        try:
+            while True:
+                try:
+                    ch.wait(timeout=self.FRAME, breakable=True, until=lambda: bool(ch.dtmf_queue))
+                except Break:
+                    break
+                now = time.monotonic()
+                n = int(round((now - last) * self.RATE))
+                last = now
+                talking = self._talking(ch)
+                out.writeframes(self._voice(n, written) if talking else b"\0\0" * n)
+                written += n
+                while ch.dtmf_queue:      # every key is taken; a terminator ends it
+                    key = ch.dtmf_queue.pop(0)
+                    if key in terminators:
+                        ch.vars["playback_terminator_used"] = key
+                        break
+                if ch.vars.get("playback_terminator_used"):
+                    break
+                if limit and int(now - start) > limit:
+                    break
+                if thresh:
+                    silent_for = 0.0 if talking else silent_for + n / self.RATE
+                    if silent_for >= (hits or 3):
+                        ch.vars["silence_hits_exhausted"] = "true"
+                        break
+        finally:
+            ch.dtmf_queue = queue
+            out.close()
+            raw.close()
+            ch.playing = prev
+            ch.vars["record_seconds"] = str(written // self.RATE)
+            ch.vars["record_ms"] = str(written // (self.RATE // 1000))
+            ch.vars["record_samples"] = str(written)
+            ch.fire("RECORD_STOP", post=[("Record-File-Path", path)])
+            self.sw.notify()
 
     # -- reading digits ----------------------------------------------------------------------
     # Digits reach a channel's queue (on_dtmf); only an application that reads them takes them

@@ -282,3 +282,17 @@ def open_files():
         return len(os.listdir("/proc/self/fd"))
     except OSError:     # none left to list them with
         return 1 << 30
+
+
+def test_a_taken_port_is_a_config_error_naming_api_listen(api_site):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        with pytest.raises(ConfigError) as e:
+            ApiServer(api_site.config, api_site.database, listen=listen).start()
+        assert e.value.problems[0][0] == "api.listen"
+        assert f'cannot listen on "{listen}"' in e.value.problems[0][1]
+    finally:
+        taken.close()

@@ -129,19 +129,25 @@ def test_a_call_waiting_at_the_attendant_while_the_controller_was_away_gets_its_
     erin.wait_idle()
 
 
-def test_with_call_park_running_a_voicemail_key_takes_parks_voicemail_path(sim, database):
+def test_with_call_park_running_a_voicemail_key_takes_parks_voicemail_path(sim, database, tmp_path):
     """As `fscontrol run` wires it (Call Park attached first): the attendant's voicemail keys go
-    through the park service's `send_to_voicemail`, the path of a `voicemail:<box>` fallback."""
+    through the park service's `send_to_voicemail`, the path of a `voicemail:<box>` fallback,
+    which the controller's voicemail (fscontrol.voicemail) answers: a message for the box."""
+    import dataclasses
     from attendantrig import FrozenClock
     from fscontrol.attendant import AttendantFeature
     from fscontrol.controller import Controller, make_client
     from fscontrol.park import ParkFeature
+    from fscontrol.voicemail import Mailboxes, VoicemailFeature
     from parkrig import migrate
     migrate(database)
-    esl = make_client(sim.config, connect_timeout=2, command_timeout=5, heartbeat_interval=None,
+    config = dataclasses.replace(sim.config, voicemail=dataclasses.replace(
+        sim.config.voicemail, storage=str(tmp_path / "voicemail"), min_message=0))
+    esl = make_client(config, connect_timeout=2, command_timeout=5, heartbeat_interval=None,
                       backoff=(0.02, 0.2))
-    controller = Controller(sim.config, database, esl)
-    controller.features += [ParkFeature("ctl-attendant"), AttendantFeature(FrozenClock(OPEN))]
+    controller = Controller(config, database, esl)
+    controller.features += [ParkFeature("ctl-attendant"), AttendantFeature(FrozenClock(OPEN)),
+                            VoicemailFeature()]
     controller.start()
     try:
         assert esl.wait_connected(5)
@@ -153,6 +159,8 @@ def test_with_call_park_running_a_voicemail_key_takes_parks_voicemail_path(sim, 
         erin.send_dtmf("4")                              # voicemail:1001
         erin.wait_hearing("recording", 10)
         erin.hangup()
-        until(lambda: ("1001", "1005") in sim.sim.voicemails, 5, message=str(sim.sim.voicemails))
+        boxes = Mailboxes(config, database)
+        [m] = until(lambda: boxes.messages("1001"), 10, message="no message for 1001")
+        assert m.caller_number == "1005"
     finally:
         controller.stop()

@@ -63,6 +63,9 @@ def test_call_busy_destination_prints_the_failure(make_site, tmp_path):
     assert result.returncode == 2
     assert result.stdout.splitlines() == ["ringing your phone 1001", "answered", "calling 1002",
                                           "failed: destination_busy (USER_BUSY)"]
+    # the command ended only after the busy prompt and the hang-up: no phone left off-hook
+    assert alice.state == "idle"
+    assert site.config.call_via_work.prompt_busy in site.played.by_channel[alice.calls[-1].uuid]
 
 
 def test_call_destination_not_allowed(make_site, tmp_path):

@@ -33,5 +33,18 @@ def test_demo_runs_the_scenario_on_embedded_defaults(tmp_path):
         assert "GET /api/v1/calls/{id} -> talking, placement connected" in out
         assert "event stream: call_answered" in out and "event stream: call_ended" in out
         assert "DELETE /api/v1/calls/{id} -> 200 hung_up" in out
+    assert re.search(r"message \d+ for 1002 from Dave <1004>, 2\.\d s, recorded by the switch", out)
+    assert "MWI sent to Bob's phones: " in out
+    assert re.search(r'email arrived for bob@example.com: "Voicemail from Dave <1004> \(2s\)" '
+                     r'with voicemail-1002-\d+\.wav', out)
+    assert "delivery recorded: 250 " in out
     assert out.rstrip().endswith("demo done.")
     assert (tmp_path / ".fscontrol" / "pgdata" / "PG_VERSION").exists()
+    # the demo's API token does not outlive it (`make run` may use the same database)
+    (tmp_path / "site.toml").write_text((ROOT / "fscontrol.example.toml").read_text())
+    listed = subprocess.run([sys.executable, "-m", "fscontrol", "token", "list", "--config",
+                             str(tmp_path / "site.toml")], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    demo_rows = [line for line in listed.stdout.splitlines() if "demo" in line]
+    assert demo_rows and all("active" not in line for line in demo_rows), listed.stdout

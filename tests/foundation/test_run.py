@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import gevent
+import gevent.event
 import gevent.subprocess as subprocess
 
 from waiting import until
@@ -96,3 +97,22 @@ def test_connects_and_stops_cleanly_on_sigterm(tmp_path, database):
     assert out.matching("fscontrol stopped")
     with database.connection() as conn:  # migrations ran at start, in our schema
         assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] >= 1
+
+
+def test_a_wrong_password_ends_even_a_standby_at_start(tmp_path, database):
+    """The standby never connects to the switch; its password is checked once at start all the
+    same, so a wrong one shows now, not at a failover."""
+    from fscontrol.ha import ActiveLock
+    switch = SimSwitch(password="right-one").start()
+    config = write_config(tmp_path, switch.port)
+    holder = ActiveLock(database, f"127.0.0.1:{switch.port}", "the-active-one", 3)
+    try:
+        assert holder.acquire(gevent.event.Event())   # another controller is active
+        proc = start_run(config, database, "wrong-one")
+        out = Output(proc)
+        assert proc.wait(timeout=20) == 2
+        out.reader.join(timeout=5)
+    finally:
+        holder.release()
+        switch.stop()
+    assert out.lines[-1] == f"fscontrol: ESL at 127.0.0.1:{switch.port} rejected the password"

@@ -46,6 +46,9 @@ if [ -z "${FSCONTROL_LIVE_ESL:-}" ]; then
     fi
     echo "test-live: starting FreeSWITCH (tests/live/compose.yml)"
     started=1
+    # voicemail.storage of tests/live/fscontrol.toml, mounted into the container: made here,
+    # writable by the switch's user, before docker would make it root's
+    mkdir -p /tmp/fscontrol-voicemail && chmod 1777 /tmp/fscontrol-voicemail
     "${COMPOSE[@]}" up -d
     export FSCONTROL_LIVE_ESL=127.0.0.1:8021
 fi

@@ -331,7 +331,9 @@ def test_compose_runs_the_image_on_the_conf_mounted_read_only():
     assert default_image() == "fscontrol-live-freeswitch:1.10.12-deb"
     assert service["network_mode"] == "host"
     assert service["environment"] == {"FSCONTROL_LIVE_PASSWORD": "${FSCONTROL_LIVE_PASSWORD:-ClueCon}"}
-    assert service["volumes"] == ["./conf:/etc/freeswitch:ro"]
+    # the conf read-only; voicemail.storage (tests/live/fscontrol.toml) shared at the same path
+    assert service["volumes"] == ["./conf:/etc/freeswitch:ro",
+                                  "/tmp/fscontrol-voicemail:/tmp/fscontrol-voicemail"]
     assert service["volumes"][0].split(":")[1] == COMMAND[COMMAND.index("-conf") + 1]
 
 

@@ -78,8 +78,12 @@ def test_unregistered_parker_counts_as_an_attempt(make_site):
     assert "USER_NOT_REGISTERED" in site.service.store.call_log(orbit)[-1]["details"]["reason"]
 
 
-def test_dialled_directly_nobody_is_rung_and_the_voicemail_fallback_takes_it(make_site):
-    site = make_site(timeout=1, fallback="voicemail:1002")
+def test_dialled_directly_nobody_is_rung_and_the_voicemail_fallback_takes_it(make_site, base_config):
+    """With voicemail.enabled = false the fallback is FreeSWITCH's mod_voicemail (the
+    controller's own voicemail takes it otherwise: tests/voicemail)."""
+    config = dataclasses.replace(base_config, voicemail=dataclasses.replace(
+        base_config.voicemail, enabled=False))
+    site = make_site(config, timeout=1, fallback="voicemail:1002")
     alice = site.switch.register("1001", "Alice")
     alice.dial("*70")
     orbit = site.orbit_of(alice)

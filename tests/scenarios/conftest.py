@@ -45,6 +45,58 @@ def pickup_controller(backend, database):  # noqa: F811
 
 
 @pytest.fixture
+def smtp(tmp_path):
+    """A real SMTP server on 127.0.0.1 (tests/smtprig.py), not started: `smtp.start()`."""
+    from smtprig import SmtpServer
+    server = SmtpServer(tmp_path / "mail")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def voicemail_controller(backend, database, smtp):  # noqa: F811
+    """`voicemail_controller(**voicemail)`: the controller `fscontrol run` builds (Call Park,
+    Group Call Pickup, Voicemail) against `backend`'s switch, with SMTP to the `smtp` server,
+    users' emails `<name>@example.com`, and voicemail.storage a fresh directory under the
+    configured one (tests/live/fscontrol.toml: /tmp/fscontrol-voicemail, which compose.yml
+    mounts into the real switch at the same path) — `park={...}` replaces [park] keys too."""
+    import dataclasses
+    import os
+    import uuid
+
+    from parkrig import with_test_timing
+    migrate(database)
+    started = []
+
+    def start(park=None, **voicemail):
+        base = backend.config
+        root = os.path.join(base.voicemail.storage, uuid.uuid4().hex[:12])
+        os.makedirs(root, exist_ok=True)
+        os.chmod(root, 0o777)           # the real switch records as its own user
+        users = tuple(dataclasses.replace(u, email=f"{u.name.lower()}@example.com")
+                      for u in base.users)
+        config = dataclasses.replace(
+            base, users=users,
+            voicemail=dataclasses.replace(base.voicemail, storage=root, **voicemail),
+            smtp=dataclasses.replace(base.smtp, host="127.0.0.1", port=smtp.port, retry_first=1,
+                                     retry_max=2))
+        if park:
+            config = with_test_timing(config, **park)
+        ctl = ParkController(config, database, pickup=True)
+        started.append(ctl)
+        ctl.start()
+        ctl.voicemail = ctl.controller.feature("voicemail").service
+        for u in users:                 # box directories the switch can write into
+            os.makedirs(os.path.join(root, u.extension), mode=0o777, exist_ok=True)
+            os.chmod(os.path.join(root, u.extension), 0o777)
+        return ctl
+
+    yield start
+    for ctl in started:
+        ctl.stop()
+
+
+@pytest.fixture
 def cvw_controller(backend, database):  # noqa: F811
     """`cvw_controller(**keys)`: the controller `fscontrol run` builds, started against
     `backend`'s switch with [call_via_work] `keys` replaced (test values such as

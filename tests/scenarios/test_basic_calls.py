@@ -54,8 +54,10 @@ def test_answer_after_a_delay(backend):
     alice.wait_connected(to="1002", timeout=5)
 
 
-def test_busy_callee_sends_caller_to_voicemail(backend):
-    """Per the dialplan, a failed call to a user goes to that user's voicemail."""
+def test_busy_callee_sends_caller_to_voicemail(backend, voicemail_controller):
+    """Per the dialplan, a failed call to a user goes to that user's voicemail (the
+    controller's: the dialplan parks the call for it)."""
+    voicemail_controller()
     alice, bob = backend.phones("1001", "1002")
     bob.reject_busy()
     alice.dial("1002")
@@ -67,7 +69,8 @@ def test_busy_callee_sends_caller_to_voicemail(backend):
     assert alice.last_hangup_cause == "NORMAL_CLEARING"
 
 
-def test_busy_rejection_while_ringing(backend):
+def test_busy_rejection_while_ringing(backend, voicemail_controller):
+    voicemail_controller()
     alice, bob = backend.phones("1001", "1002")
     alice.dial("1002")
     bob.wait_ringing()
@@ -77,12 +80,14 @@ def test_busy_rejection_while_ringing(backend):
     alice.wait_hearing("recording", timeout=10)
 
 
-def test_unanswered_call_times_out_to_voicemail(backend):
+def test_unanswered_call_times_out_to_voicemail(backend, voicemail_controller):
+    """The dialplan rings a user voicemail.ring_timeout seconds (5 in tests/live/fscontrol.toml)."""
+    ctl = voicemail_controller()
     alice, bob = backend.phones("1001", "1002")
     bob.ring_forever()
-    alice.dial("1002", variables={"call_timeout": "2"})
+    alice.dial("1002")
     bob.wait_ringing()
-    bob.wait_idle(timeout=6)
+    bob.wait_idle(timeout=ctl.config.voicemail.ring_timeout + 5)
     assert bob.last_hangup_cause in ("NO_ANSWER", "ORIGINATOR_CANCEL")
     alice.wait_hearing("recording", timeout=10)
 
@@ -98,7 +103,8 @@ def test_caller_gives_up_while_ringing(backend):
     assert bob.last_hangup_cause == "ORIGINATOR_CANCEL"
 
 
-def test_unregistered_user_goes_to_voicemail(backend):
+def test_unregistered_user_goes_to_voicemail(backend, voicemail_controller):
+    voicemail_controller()
     alice, bob = backend.phones("1001", "1002")
     bob.unregister()
     alice.dial("1002")
@@ -112,10 +118,12 @@ def test_number_nobody_has_is_rejected(backend):
     assert alice.last_hangup_cause == "NO_ROUTE_DESTINATION"
 
 
-def test_voicemail_code_prompts(backend):
+def test_voicemail_code_prompts(backend, voicemail_controller):
+    """*98 asks for the PIN (a tone: the switch needs no sound files)."""
+    ctl = voicemail_controller()
     alice = backend.phone("1001")
     alice.dial("*98")
-    alice.wait_hearing("prompt")
+    alice.wait_for(lambda p: ctl.config.voicemail.prompt_pin in p.played(), 5, "the PIN prompt")
     alice.hangup()
     alice.wait_idle()
 
