@@ -7,6 +7,7 @@ and within a heartbeat of its token being revoked or expiring."""
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import time
@@ -22,6 +23,8 @@ from .errors import DatabaseUnavailable, InvalidField, TooManyStreams
 from .schemas import EventsQuery
 
 log = logging.getLogger("fscontrol.api")
+
+STREAMS_PER_TOKEN = 10    # event streams one token may have open at once (a client's tabs)
 
 
 def frame(kind: str, data, event_id: int | None = None) -> str:
@@ -40,6 +43,7 @@ def _last_event_id(query: EventsQuery) -> int | None:
 
 
 def blueprint(ctx: ApiContext) -> APIBlueprint:
+    open_streams: collections.Counter[int] = collections.Counter()   # token id -> its streams
     bp = APIBlueprint("events", __name__, url_prefix=PREFIX,
                       abp_tags=[Tag(name="events", description="live call events (SSE)")],
                       abp_security=[{"bearer": []}], abp_responses=ERRORS)
@@ -61,9 +65,15 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
         if bus.subscribers >= ctx.config.api.max_streams:
             raise TooManyStreams(f"{bus.subscribers} event streams are open, the most "
                                  f"api.max_streams allows; try again later")
+        if open_streams[who.token_id] >= STREAMS_PER_TOKEN:
+            # one token's client opening streams in a loop would take every slot of
+            # api.max_streams, and every other user's stream with them
+            raise TooManyStreams(f"token {who.token_id} has {STREAMS_PER_TOKEN} event streams "
+                                 f"open, the most one token may; close one first")
         heartbeat = ctx.config.api.heartbeat
         newest = bus.last_id
         sub, missed = bus.subscribe(scope, last_id)
+        open_streams[who.token_id] += 1
         if last_id is not None and (newest is None or last_id > newest):
             missed = None          # an id this stream never gave (another run's): start afresh
         # taken with no switch to another greenlet since subscribe: nothing falls in between
@@ -103,6 +113,9 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
                                                                          event.id)
             finally:
                 sub.close()
+                open_streams[who.token_id] -= 1
+                if open_streams[who.token_id] <= 0:
+                    del open_streams[who.token_id]
 
         return Response(stream(), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -197,3 +197,31 @@ def test_a_stream_ends_once_its_token_is_revoked_or_expired(api_site):
     finally:
         reader.close()
         expiring.close()
+
+
+def test_one_token_cannot_take_every_stream(api_site):
+    """A client of one token opening streams in a loop: its eleventh is refused, and another
+    user's stream still opens (without the cap the one token took all api.max_streams)."""
+    api_site.require("calls")
+    api_site.api.context.config = dataclasses.replace(
+        api_site.config, api=dataclasses.replace(api_site.config.api, max_streams=11))
+    mine = [SseReader(api_site.alice) for _ in range(10)]
+    try:
+        until(lambda: all(m.events for m in mine), 5, message="no snapshot")
+        r = api_site.alice.get("/api/v1/events")
+        assert r.status_code == 429 and r.json()["error"] == "too_many_streams"
+        assert "token" in r.json()["message"]
+        bobs = SseReader(api_site.bob)
+        try:
+            until(lambda: bobs.events, 5, message="Bob's stream was refused")
+        finally:
+            bobs.close()
+    finally:
+        for m in mine:
+            m.close()
+    until(lambda: api_site.controller.bus.subscribers == 0, 5, message="streams stayed open")
+    again = SseReader(api_site.alice)
+    try:
+        until(lambda: again.events, 5, message="the token's streams were not counted down")
+    finally:
+        again.close()
