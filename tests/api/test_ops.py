@@ -196,6 +196,9 @@ def test_run_serves_the_api_active_and_standby_with_cli_tokens(tmp_path, migrate
         assert bad.returncode == 2 and "--admin" in bad.stderr
         bad = fscontrol("token", "create", "--admin", "--expires", "soon", "-c", configs[0], env=env)
         assert bad.returncode == 2 and "is not a duration" in bad.stderr
+        bad = fscontrol("token", "create", "--admin", "--expires", "999999w", "-c", configs[0],
+                        env=env)   # past the year 9999: was an unexpected OverflowError, exit 1
+        assert bad.returncode == 2 and "at most" in bad.stderr, bad.stderr
         bad = fscontrol("token", "revoke", "999999", "-c", configs[0], env=env)
         assert bad.returncode == 2 and "no token with id 999999" in bad.stderr
     finally:
