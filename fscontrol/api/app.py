@@ -32,6 +32,9 @@ METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 def error_response(e: RequestError) -> Response:
     response = jsonify(e.to_dict())
     response.status_code = errors.status_of(e)
+    retry = e.details.get("retry_after")
+    if e.kind == "rate_limited" and isinstance(retry, int):
+        response.headers["Retry-After"] = str(retry)   # what HTTP clients and proxies read
     if e.kind == "unauthorized":
         response.headers["WWW-Authenticate"] = (
             REALM + (', error="invalid_token"' if request.headers.get("Authorization") else ""))

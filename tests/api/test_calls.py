@@ -256,6 +256,19 @@ def test_an_outside_caller_with_a_users_caller_id_is_not_that_users_call(api_sit
     assert trunk.alive
 
 
+def test_the_rate_limit_is_per_user_and_says_when_to_retry(api_site):
+    api_site.require("callviawork")
+    limit = api_site.config.call_via_work.rate_limit
+    for _ in range(limit):   # unregistered phone: each is refused, and counted all the same
+        r = api_site.alice.post("/api/v1/calls", json={"destination": "1002"})
+        assert r.status_code == 409, r.text
+    r = api_site.alice.post("/api/v1/calls", json={"destination": "1002"})
+    assert r.status_code == 429 and r.json()["error"] == "rate_limited", r.text
+    assert 1 <= int(r.headers["Retry-After"]) <= 60 and r.json()["retry_after"] >= 1
+    r = api_site.bob.post("/api/v1/calls", json={"destination": "1001"})
+    assert r.status_code == 409 and r.json()["error"] == "device_unregistered"   # not limited
+
+
 def test_conference_dial_in(api_site):
     api_site.require("callviawork")
     alice = api_site.phone("1001")
