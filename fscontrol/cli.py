@@ -10,7 +10,7 @@ import sys
 import time
 import traceback
 
-from .errors import FscontrolError, NotImplementedYet
+from .errors import FscontrolError
 
 DEFAULT_CONFIG = os.environ.get("FSCONTROL_CONFIG", "fscontrol.toml")
 LOG_FORMATS = ("text", "json")
@@ -511,12 +511,6 @@ def _take_log_format(passed: list, default: str) -> tuple[str, list]:
         raise SystemExit(f"fscontrol simulate: error: --log-format: {fmt!r} is not one of "
                          f"{', '.join(LOG_FORMATS)}")
     return fmt, rest
-
-
-def not_implemented(feature: str):
-    def cmd(args) -> int:
-        raise NotImplementedYet(f"{feature}: not implemented yet")
-    return cmd
 
 
 class _Parser(UsageParser):

@@ -17,6 +17,7 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from ..bus import Dropped
 from .app import PREFIX, principal
+from .board import board, changing_part
 from .calls import ERRORS
 from .context import ApiContext
 from .errors import DatabaseUnavailable, InvalidField, TooManyStreams
@@ -25,6 +26,7 @@ from .schemas import EventsQuery
 log = logging.getLogger("fscontrol.api")
 
 STREAMS_PER_TOKEN = 10    # event streams one token may have open at once (a client's tabs)
+BOARD_SETTLE = 0.3    # seconds after an event the board is looked at again
 
 
 def frame(kind: str, data, event_id: int | None = None) -> str:
@@ -71,14 +73,33 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
             raise TooManyStreams(f"token {who.token_id} has {STREAMS_PER_TOKEN} event streams "
                                  f"open, the most one token may; close one first")
         heartbeat = ctx.config.api.heartbeat
+        with_board = query.board
         newest = bus.last_id
-        sub, missed = bus.subscribe(scope, last_id)
+        # with the board, every event may change it (someone else's call rings, an orbit
+        # fills): the subscription sees all, and only the user's own events are sent on
+        sub, missed = bus.subscribe(None if with_board else scope, last_id)
         open_streams[who.token_id] += 1
         if last_id is not None and (newest is None or last_id > newest):
             missed = None          # an id this stream never gave (another run's): start afresh
+        if missed is not None and with_board:
+            missed = [e for e in missed if e.visible_to(scope)]
         # taken with no switch to another greenlet since subscribe: nothing falls in between
         opening = ([frame("snapshot", {"calls": tracker.snapshot(scope)}, newest)]
                    if missed is None else [frame(e.kind, e.call, e.id) for e in missed])
+        sent = {}
+
+        def board_frame(look: str = "event") -> str:
+            """The board as a frame when it changed since the last one sent, else ""."""
+            try:
+                now = board(ctx, who, look)
+            except Exception as e:     # the calls still stream: the board waits for the next
+                log.warning("api: board of %s not sent: %s", scope or "admin", e)
+                return ""
+            key = changing_part(now)
+            if key == sent.get("board"):
+                return ""
+            sent["board"] = key
+            return frame("board", now)
 
         def revoked() -> bool:
             """The stream's token was revoked or expired since the stream opened (its request
@@ -91,10 +112,13 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
         def stream():
             checked = time.monotonic()
             try:
-                yield "retry: 2000\n" + "".join(opening)
+                yield "retry: 2000\n" + "".join(opening) + (board_frame() if with_board else "")
+                quiet_until = time.monotonic() + heartbeat
+                recheck = False
                 while True:
+                    wait = max(0.0, quiet_until - time.monotonic())
                     try:
-                        event = sub.get(timeout=heartbeat)
+                        event = sub.get(timeout=min(wait, BOARD_SETTLE) if recheck else wait)
                     except Dropped:
                         log.info("api: event stream of %s dropped: it fell behind",
                                  scope or "admin")
@@ -109,8 +133,20 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
                             log.info("api: event stream of %s closed: token %s is revoked or "
                                      "expired", scope or "admin", who.token_id)
                             return
-                    yield ": keep-alive\n\n" if event is None else frame(event.kind, event.call,
-                                                                         event.id)
+                    out = ""
+                    if event is not None and event.visible_to(scope):
+                        out = frame(event.kind, event.call, event.id)
+                    if with_board:
+                        # now, and once more a moment later: a feature may finish its change
+                        # (an orbit's row freed) just after the event that announced it
+                        if event is not None or recheck:
+                            out += board_frame("event" if event is not None else "settle")
+                        recheck = event is not None
+                    if event is None and time.monotonic() >= quiet_until:
+                        out += ": keep-alive\n\n"
+                    if out:
+                        quiet_until = time.monotonic() + heartbeat
+                        yield out
             finally:
                 sub.close()
                 open_streams[who.token_id] -= 1
