@@ -415,7 +415,8 @@ def cmd_token(args) -> int:
                 print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
             return 0
         row = store.revoke(args.id)
-        print(f"token {row.id} ({row.user or 'admin'}) revoked: requests with it now get 401")
+        print(f"token {row.id} ({row.user or 'admin'}) revoked: requests with it now get 401, "
+              f"its open event streams end within api.heartbeat seconds")
         return 0
     finally:
         store.close()

@@ -8,6 +8,7 @@ import logging
 import time
 
 from flask import Response, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_openapi3 import Info, OpenAPI
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -32,6 +33,9 @@ METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 def error_response(e: RequestError) -> Response:
     response = jsonify(e.to_dict())
     response.status_code = errors.status_of(e)
+    retry = e.details.get("retry_after")
+    if e.kind == "rate_limited" and isinstance(retry, int):
+        response.headers["Retry-After"] = str(retry)   # what HTTP clients and proxies read
     if e.kind == "unauthorized":
         response.headers["WWW-Authenticate"] = (
             REALM + (', error="invalid_token"' if request.headers.get("Authorization") else ""))
@@ -82,6 +86,17 @@ def as_request_error(e: BaseException) -> RequestError:
     return errors.Internal("internal error (the controller's log has the details)")
 
 
+class _Json(DefaultJSONProvider):
+    """Flask's JSON, where a body nested too deeply for the parser (a 64 KiB body of `[[[[...`
+    reaches Python's recursion limit) is a body that is no JSON, not a RecursionError (a 500)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply") from None
+
+
 def create_app(ctx: ApiContext) -> OpenAPI:
     app = OpenAPI(
         __name__,
@@ -96,6 +111,7 @@ def create_app(ctx: ApiContext) -> OpenAPI:
         validation_error_callback=validation_error,
         doc_ui=False,
     )
+    app.json = _Json(app)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["fscontrol"] = ctx

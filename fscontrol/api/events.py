@@ -2,10 +2,12 @@
 everyone's). A stream starts with a `snapshot` of the current calls, then carries the bus's
 events with their ids; `Last-Event-ID` resumes (the missed events, or a fresh snapshot when they
 left the buffer). A client that stops reading is dropped by the bus, never waited for; every
-stream ends when its controller stops being the active one (the client reconnects elsewhere)."""
+stream ends when its controller stops being the active one (the client reconnects elsewhere),
+and within a heartbeat of its token being revoked or expiring."""
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import time
@@ -18,11 +20,12 @@ from .app import PREFIX, principal
 from .board import board, changing_part
 from .calls import ERRORS
 from .context import ApiContext
-from .errors import InvalidField, TooManyStreams
+from .errors import DatabaseUnavailable, InvalidField, TooManyStreams
 from .schemas import EventsQuery
 
 log = logging.getLogger("fscontrol.api")
 
+STREAMS_PER_TOKEN = 10    # event streams one token may have open at once (a client's tabs)
 BOARD_SETTLE = 0.3    # seconds after an event the board is looked at again
 
 
@@ -35,12 +38,14 @@ def _last_event_id(query: EventsQuery) -> int | None:
     header = request.headers.get("Last-Event-ID")
     if header is None or header == "":
         return query.last_event_id
-    if not header.isdigit() or len(header) > 19:
+    # ASCII digits only: str.isdigit() also takes "\u00b2" (a latin-1 header byte), int() not
+    if not (header.isascii() and header.isdigit()) or len(header) > 19:
         raise InvalidField("Last-Event-ID: not an event id of this stream", "Last-Event-ID")
     return int(header)
 
 
 def blueprint(ctx: ApiContext) -> APIBlueprint:
+    open_streams: collections.Counter[int] = collections.Counter()   # token id -> its streams
     bp = APIBlueprint("events", __name__, url_prefix=PREFIX,
                       abp_tags=[Tag(name="events", description="live call events (SSE)")],
                       abp_security=[{"bearer": []}], abp_responses=ERRORS)
@@ -53,7 +58,8 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
         A `snapshot` first, then `call_created`, `call_ringing`, `call_answered`,
         `call_updated`, `call_ended`, `call_parked`, `call_retrieved`, `call_picked_up`;
         resumable with `Last-Event-ID`."""
-        scope = principal().scope
+        who = principal()
+        scope = who.scope
         last_id = _last_event_id(query)
         tracker = ctx.feature("calls").tracker
         controller = ctx.active()
@@ -61,13 +67,18 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
         if bus.subscribers >= ctx.config.api.max_streams:
             raise TooManyStreams(f"{bus.subscribers} event streams are open, the most "
                                  f"api.max_streams allows; try again later")
+        if open_streams[who.token_id] >= STREAMS_PER_TOKEN:
+            # one token's client opening streams in a loop would take every slot of
+            # api.max_streams, and every other user's stream with them
+            raise TooManyStreams(f"token {who.token_id} has {STREAMS_PER_TOKEN} event streams "
+                                 f"open, the most one token may; close one first")
         heartbeat = ctx.config.api.heartbeat
-        who = principal()
         with_board = query.board
         newest = bus.last_id
         # with the board, every event may change it (someone else's call rings, an orbit
         # fills): the subscription sees all, and only the user's own events are sent on
         sub, missed = bus.subscribe(None if with_board else scope, last_id)
+        open_streams[who.token_id] += 1
         if last_id is not None and (newest is None or last_id > newest):
             missed = None          # an id this stream never gave (another run's): start afresh
         if missed is not None and with_board:
@@ -90,7 +101,16 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
             sent["board"] = key
             return frame("board", now)
 
+        def revoked() -> bool:
+            """The stream's token was revoked or expired since the stream opened (its request
+            was authenticated once); a database that cannot say keeps the stream going."""
+            try:
+                return not ctx.tokens.still_active(who.token_id)
+            except DatabaseUnavailable:
+                return False
+
         def stream():
+            checked = time.monotonic()
             try:
                 yield "retry: 2000\n" + "".join(opening) + (board_frame() if with_board else "")
                 quiet_until = time.monotonic() + heartbeat
@@ -107,6 +127,12 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
                         log.info("api: event stream of %s closed: this controller is no longer "
                                  "active", scope or "admin")
                         return
+                    if time.monotonic() - checked >= heartbeat:
+                        checked = time.monotonic()
+                        if revoked():
+                            log.info("api: event stream of %s closed: token %s is revoked or "
+                                     "expired", scope or "admin", who.token_id)
+                            return
                     out = ""
                     if event is not None and event.visible_to(scope):
                         out = frame(event.kind, event.call, event.id)
@@ -123,6 +149,9 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
                         yield out
             finally:
                 sub.close()
+                open_streams[who.token_id] -= 1
+                if open_streams[who.token_id] <= 0:
+                    del open_streams[who.token_id]
 
         return Response(stream(), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

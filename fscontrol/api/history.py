@@ -1,6 +1,7 @@
 """/api/v1/history: the user's rows of call_log (every feature's audit trail) on this switch,
 newest first. A row is the user's when its details name the user (`user`, the Call Via Work user; `parker`;
-`picker`; `member`, whose call was picked up)."""
+`picker`; `member`, whose call was picked up), or when it is a Call Via Work call to the user's
+extension (`destination`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from .errors import Forbidden
 from .schemas import HistoryList, HistoryQuery
 
 USER_KEYS = ("user", "parker", "picker", "member")
-MINE = "(" + " OR ".join(f"details->>'{k}' = %(user)s" for k in USER_KEYS) + ")"
+# and a Call Via Work call placed to the user's extension (the callee's history has it too, as
+# Call Via Work's own history does: fscontrol.callviawork.store)
+MINE = ("(" + " OR ".join(f"details->>'{k}' = %(user)s" for k in USER_KEYS)
+        + " OR (feature = 'call_via_work' AND details->>'destination' = %(user)s))")
 
 
 def rows(ctx: ApiContext, user: str | None, limit: int, before: int | None) -> list[dict]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import socket
 
+from gevent.pool import Pool
 from gevent.pywsgi import LoggingLogAdapter, WSGIHandler, WSGIServer
 
 from .listen import parse_listen
@@ -13,6 +14,11 @@ from .listen import parse_listen
 log = logging.getLogger("fscontrol.api")
 
 IO_TIMEOUT = 30.0    # seconds one read or write may block (a stalled client is then cut off)
+# connections served at once beyond the event streams (api.max_streams): past that the server
+# stops accepting and the kernel's backlog holds the rest, so a client opening connections in a
+# loop (or a slowloris trickling its headers) cannot take every file descriptor of the process,
+# which the database and the event socket need too
+SPARE_CONNECTIONS = 100
 
 
 class _Redacted(str):
@@ -58,6 +64,7 @@ class ApiServer:
         host, port, _ = parse_listen(self.listen_text, any_port=True)
         self.server = WSGIServer(
             (host, port), without_secrets(self.app), handler_class=_Handler,
+            spawn=Pool(config.api.max_streams + SPARE_CONNECTIONS),
             log=LoggingLogAdapter(logging.getLogger("fscontrol.api.access"), logging.DEBUG),
             error_log=LoggingLogAdapter(logging.getLogger("fscontrol.api.server"), logging.WARNING))
 

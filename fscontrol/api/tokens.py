@@ -28,6 +28,7 @@ log = logging.getLogger("fscontrol.api")
 PREFIX = "fsc_"
 _DURATION = re.compile(r"([0-9]{1,6})([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_EXPIRES_DAYS = 36500   # 100 years
 LAST_USED_EVERY = 60.0   # seconds: last_used_at is written at most this often per token
 
 
@@ -42,7 +43,11 @@ def parse_duration(text: str) -> timedelta:
     m = _DURATION.fullmatch(text.strip())
     if not m or int(m.group(1)) == 0:
         raise TokenError(f'expires: "{text}" is not a duration like 30d, 12h, 90m, 2w')
-    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    if seconds > MAX_EXPIRES_DAYS * 86400:   # 999999w would be past the year 9999
+        raise TokenError(f'expires: "{text}" is too long; at most {MAX_EXPIRES_DAYS}d (or no '
+                         f'--expires: a token that does not expire)')
+    return timedelta(seconds=seconds)
 
 
 def hash_token(token: str) -> bytes:
@@ -184,6 +189,14 @@ class TokenStore:
             raise Unauthorized(f"API token {found.id} is {status}")
         self._touch(found.id)
         return found
+
+    def still_active(self, token_id: int) -> bool:
+        """Whether token `token_id` is still neither revoked nor expired (an open event stream
+        asks now and then: its request was authenticated once, at the start)."""
+        row = self.run(lambda c: c.execute(
+            "SELECT revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AS ok "
+            "FROM api_tokens WHERE id = %s", (token_id,)).fetchone())
+        return bool(row and row["ok"])
 
     def _touch(self, token_id: int) -> None:
         now = time.monotonic()

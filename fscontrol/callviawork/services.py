@@ -53,6 +53,7 @@ VAR_DESTINATION = "fscontrol_destination"
 VIA = "call_via_work"
 RINGBACK = "%(2000,4000,440,480)"
 KEEP_ENDED = 600.0   # seconds an ended placement can still be read by id
+ORPHAN_WATCH = 60.0  # seconds a device leg of an originate whose reply never came is looked for
 
 
 class RateLimiter:
@@ -110,8 +111,14 @@ class CallViaWorkService:
         return any(u.extension == extension for u in self.config.users)
 
     def resolve_domain(self) -> str:
-        self.domain = users_domain(self.config, self.esl, log, "call via work")
-        return self.domain
+        d = users_domain(self.config, self.esl, log, "call via work")
+        if "${" in d:
+            # the switch did not answer (users_domain logged why): ask again at the next call;
+            # kept, the variable made every dial string from then on invalid, for good
+            raise SwitchUnavailable(f"the switch did not say its users' domain (switch.domain "
+                                    f"= {d}); nothing was sent")
+        self.domain = d
+        return d
 
     # -- dial strings (built only by fscontrol.esl.commands) -------------------------------
     def user_dial(self, extension: str):
@@ -149,6 +156,13 @@ class CallViaWorkService:
                 raise CallbackNotAllowed("callback: this site rings the device the administrator "
                                          "set (call_via_work.user_callback = false)", "callback")
             number = self.check_number("callback", requested)
+            if self.is_user(number) and number != user.extension:
+                # a colleague's phone, rung directly (past their forwarding and voicemail)
+                # showing the Call Via Work caller ID that tells them it is *their* own call,
+                # and then connected to the destination as the requester
+                raise CallbackNotAllowed(f"callback: {number} is another user's phone; a "
+                                         f"callback is your own extension or a number",
+                                         "callback")
             return self.dial_for(number), number
         cb = user.callback
         if not cb:
@@ -231,6 +245,7 @@ class CallViaWorkService:
         except (ConnectionLost, CommandTimeout) as e:
             shown.cancel()
             self._forget(p)
+            self._hang_up_if_it_shows(p)
             raise SwitchUnavailable(f"the switch did not take the call: {e}") from None
         except EslError as e:   # InvalidArgument: the config's dial string (checked at load)
             shown.cancel()
@@ -264,6 +279,20 @@ class CallViaWorkService:
         shown.cancel()
         self.flows.spawn(self._after_ringing, p, o, then)
         return p
+
+    def _hang_up_if_it_shows(self, p: Placement) -> None:
+        """The originate's reply was late or lost, yet the switch may have run it: a device leg
+        that shows up all the same is hung up (answered, it would sit parked in silence with
+        nobody to call the destination); unless the id was placed again meanwhile."""
+        def watch():
+            deadline = time.monotonic() + ORPHAN_WATCH
+            while time.monotonic() < deadline and p.id not in self.placements:
+                if self.esl.connected and p.id in self.esl.registry:
+                    log.info("call via work %s: the device leg came after all; hung up", p.id)
+                    self._kill(p.id, "NORMAL_TEMPORARY_FAILURE")
+                    return
+                gevent.sleep(0.1)
+        self.flows.spawn(watch)
 
     def _forget(self, p: Placement) -> None:
         self.placements.pop(p.id, None)
@@ -336,7 +365,7 @@ class CallViaWorkService:
         try:   # always through destination_dial_string: the site's routing decides (a busy
             # colleague's voicemail answers, as for a call dialled from the phone)
             dial = dial_string(self.number_dial(p.destination), variables)
-        except InvalidArgument as e:
+        except (InvalidArgument, SwitchUnavailable) as e:
             self._end_with_prompt(p, "destination_failed", "INVALID_NUMBER_FORMAT", str(e))
             return
         p.destination_leg = dest
@@ -436,6 +465,18 @@ class CallViaWorkService:
         other = p.destination_leg
         if other and p.ended_by in (None, "hung_up") and other in self.esl.registry:
             self._kill(other, "NORMAL_CLEARING")
+
+    def reconcile(self) -> None:
+        """After a (re)connect (the registry is the switch's channels again): a connected
+        placement whose user leg is gone ended while the event socket was away. Its hang-up
+        was never seen, so without this it would stay connected, and in memory, for ever.
+        (A placement not yet connected was failed by its own flow when the socket went.)"""
+        for p in list(self.placements.values()):
+            if p.state is State.CONNECTED and p.id not in self.esl.registry:
+                if self.machine.transition(p, State.ENDED, "ended", leg=p.id,
+                                           outcome=p.ended_by or "completed",
+                                           reason="ended while the event socket was away"):
+                    self._expire(p)
 
     # -- cancel ---------------------------------------------------------------------------
     def cancel(self, call_id: str) -> Placement:

@@ -3,6 +3,7 @@ missed events, or a new snapshot once they are gone), heartbeats, and a client t
 dropped without delaying the others."""
 
 import dataclasses
+import datetime
 import socket
 
 import gevent
@@ -107,6 +108,10 @@ def test_bad_last_event_id_names_the_header(api_site):
     api_site.require("calls")
     r = api_site.alice.get("/api/v1/events", headers={"Last-Event-ID": "abc"})
     assert r.status_code == 422 and r.json()["field"] == "Last-Event-ID"
+    # digits to str.isdigit() that int() refuses (a latin-1 header byte, 0xB2), or far too many
+    for garbage in ("\u00b2", "1\u00b9", "9" * 40):
+        r = api_site.alice.get("/api/v1/events", headers={"Last-Event-ID": garbage})
+        assert r.status_code == 422 and r.json()["field"] == "Last-Event-ID", (garbage, r.text)
 
 
 def test_a_stalled_client_is_dropped_and_does_not_delay_the_others(api_site):
@@ -171,3 +176,52 @@ def test_streams_beyond_max_streams_are_refused(api_site):
         until(lambda: second.events, 5, message="a stream was refused after the other closed")
     finally:
         second.close()
+
+
+def test_a_stream_ends_once_its_token_is_revoked_or_expired(api_site):
+    """The stream's request was authenticated once, when it opened: a revoked token (`fscontrol
+    token revoke`: "requests with it now get 401") must not go on receiving the user's calls."""
+    api_site.require("calls")
+    tokens = api_site.api.context.tokens
+    token, row = tokens.create("1002")
+    reader = SseReader(api_site.client(token))
+    brief, _ = tokens.create("1002", expires=datetime.timedelta(seconds=2))
+    expiring = SseReader(api_site.client(brief))
+    try:
+        until(lambda: reader.events and expiring.events, 5, message="no snapshot")
+        tokens.revoke(row.id)
+        until(lambda: reader.greenlet.dead, 5, message="the revoked token's stream goes on")
+        until(lambda: expiring.greenlet.dead, 8, message="the expired token's stream goes on")
+        publish(api_site, "call_created", "1002")
+        assert reader.kinds() == ["snapshot"] and expiring.kinds() == ["snapshot"]
+    finally:
+        reader.close()
+        expiring.close()
+
+
+def test_one_token_cannot_take_every_stream(api_site):
+    """A client of one token opening streams in a loop: its eleventh is refused, and another
+    user's stream still opens (without the cap the one token took all api.max_streams)."""
+    api_site.require("calls")
+    api_site.api.context.config = dataclasses.replace(
+        api_site.config, api=dataclasses.replace(api_site.config.api, max_streams=11))
+    mine = [SseReader(api_site.alice) for _ in range(10)]
+    try:
+        until(lambda: all(m.events for m in mine), 5, message="no snapshot")
+        r = api_site.alice.get("/api/v1/events")
+        assert r.status_code == 429 and r.json()["error"] == "too_many_streams"
+        assert "token" in r.json()["message"]
+        bobs = SseReader(api_site.bob)
+        try:
+            until(lambda: bobs.events, 5, message="Bob's stream was refused")
+        finally:
+            bobs.close()
+    finally:
+        for m in mine:
+            m.close()
+    until(lambda: api_site.controller.bus.subscribers == 0, 5, message="streams stayed open")
+    again = SseReader(api_site.alice)
+    try:
+        until(lambda: again.events, 5, message="the token's streams were not counted down")
+    finally:
+        again.close()

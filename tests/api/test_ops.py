@@ -196,6 +196,9 @@ def test_run_serves_the_api_active_and_standby_with_cli_tokens(tmp_path, migrate
         assert bad.returncode == 2 and "--admin" in bad.stderr
         bad = fscontrol("token", "create", "--admin", "--expires", "soon", "-c", configs[0], env=env)
         assert bad.returncode == 2 and "is not a duration" in bad.stderr
+        bad = fscontrol("token", "create", "--admin", "--expires", "999999w", "-c", configs[0],
+                        env=env)   # past the year 9999: was an unexpected OverflowError, exit 1
+        assert bad.returncode == 2 and "at most" in bad.stderr, bad.stderr
         bad = fscontrol("token", "revoke", "999999", "-c", configs[0], env=env)
         assert bad.returncode == 2 and "no token with id 999999" in bad.stderr
     finally:
@@ -234,6 +237,54 @@ def test_without_the_database_requests_are_503_not_500(api_site):
     finally:
         tokens.database = good
     assert api_site.alice.get("/api/v1/parked").status_code == 200
+
+
+IDLE_CLIENT = r"""
+import socket, sys, time
+port, count = int(sys.argv[1]), int(sys.argv[2])
+held = []
+for _ in range(count):
+    s = socket.socket()
+    s.settimeout(2)
+    try:            # one that waits: the server accepts no more and its backlog is full
+        s.connect(("127.0.0.1", port))
+    except OSError:
+        break
+    s.sendall(b"GET /api/v1/parked HTTP/1.1\r\n")   # and never the rest of the request
+    held.append(s)
+print("open", len(held), flush=True)
+time.sleep(60)
+"""
+
+
+def test_idle_connections_cannot_take_the_controllers_file_descriptors(api_site):
+    """A client (slowloris) holding a thousand half-sent requests open: the API serves a bounded
+    number of connections at once, so the controller's own sockets (the database, the event
+    socket) can still be opened under the process's file limit (systemd's default is 1024)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    client = subprocess.Popen([sys.executable, "-c", IDLE_CLIENT, str(api_site.api.port), "1000"],
+                              stdout=subprocess.PIPE, text=True)
+    before = open_files()
+    resource.setrlimit(resource.RLIMIT_NOFILE, (before + 400, hard))
+    try:
+        # the client opened all it could: the server accepts no more of them
+        assert client.stdout.readline().startswith("open ")
+        conn = api_site.database.connect()
+        conn.close()
+        api_site.switch.drop_connections()
+        assert api_site.controller.esl.wait_connected(5), "the event socket did not reconnect"
+    finally:
+        client.kill()
+        client.wait()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def open_files():
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:     # none left to list them with
+        return 1 << 30
 
 
 def test_a_taken_port_is_a_config_error_naming_api_listen(api_site):

@@ -93,9 +93,17 @@ def test_call_callback_only_when_the_policy_allows_it(make_site, tmp_path):
                      _site_toml(site, tmp_path), database=site.database)
     assert result.returncode == 2
     assert result.stderr.startswith("failed: callback_not_allowed: callback: ")
-    carol = site.phone("1003")
-    toml = _site_toml(site, tmp_path, **{"user_callback = false": "user_callback = true"})
-    result = run_cli("call", "1001", "1002", "--callback", "1003", "--wait", "1", "--config",
-                     toml, database=site.database)
-    assert result.stdout.splitlines()[0] == "ringing your phone 1003"
-    assert carol.calls and carol.calls[0].cid_name == "Call Via Work"
+    mobile = site.switch.register("+4915112345678")
+    toml = _site_toml(site, tmp_path, **{
+        "user_callback = false": "user_callback = true",
+        'destination_dial_string = "loopback/{number}/{context}"':
+            'destination_dial_string = "user/{number}@{domain}"'})
+    result = run_cli("call", "1001", "1002", "--callback", "+4915112345678", "--wait", "1",
+                     "--config", toml, database=site.database)
+    assert result.stdout.splitlines()[0] == "ringing your phone +4915112345678", result
+    assert mobile.calls and mobile.calls[0].cid_name == "Call Via Work"
+    # never a colleague's phone, even so
+    result = run_cli("call", "1001", "1002", "--callback", "1003", "--config", toml,
+                     database=site.database)
+    assert result.returncode == 2
+    assert result.stderr.startswith("failed: callback_not_allowed: callback: 1003 is another")

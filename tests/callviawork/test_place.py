@@ -10,7 +10,8 @@ import pytest
 from fscontrol import metrics
 from fscontrol.callviawork import (CallbackNotAllowed, CallIdInUse, CallNotFound,
                                    CallViaWorkDisabled, DestinationNotAllowed, DeviceUnregistered,
-                                   InvalidCallId, InvalidNumber, RateLimited, UnknownUser)
+                                   InvalidCallId, InvalidNumber, RateLimited, SwitchUnavailable,
+                                   UnknownUser)
 from waiting import until
 
 DIRECT = "user/{number}@{domain}"   # the destination's phone itself, not its voicemail fallback
@@ -120,12 +121,29 @@ def test_disabled(make_site):
 
 
 def test_user_chosen_callback_when_the_policy_allows(make_site):
+    site = make_site(user_callback=True, destination_dial_string=DIRECT)
+    alice = site.phone("1001")
+    mobile = site.switch.register("+4915112345678")   # a number the destinations allow
+    p = site.service.place("1001", "1002", callback="+4915112345678")
+    mobile.wait_ringing()
+    assert alice.state == "idle" and p.device == "+4915112345678"
+    assert mobile.channel.cid_name == "Call Via Work"
+
+
+def test_a_user_chosen_callback_is_never_another_users_phone(make_site):
+    """Else Carol's phone rings directly (past her forwarding), showing the Call Via Work caller
+    ID that tells her it is her own call, and answering connects her to Alice's destination as
+    Alice, on a leg Carol's own API and events never show."""
     site = make_site(user_callback=True)
-    alice, carol = site.phone("1001"), site.phone("1003")
-    p = site.service.place("1001", "1002", callback="1003")
-    carol.wait_ringing()
-    assert alice.state == "idle" and p.device == "1003"
-    assert carol.channel.cid_name == "Call Via Work"
+    carol = site.phone("1003")
+    with pytest.raises(CallbackNotAllowed) as e:
+        site.service.place("1001", "1002", callback="1003")
+    assert e.value.field == "callback" and "another user's phone" in str(e.value)
+    assert carol.state == "idle"
+    assert site.service.placements == {}
+    site.phone("1001").ring_forever()
+    p = site.service.place("1001", "1002", callback="1001")   # one's own extension is fine
+    assert p.device == "1001"
 
 
 def test_admin_callback_device_rings_instead_of_the_users_phone(make_site, base_config):
@@ -245,6 +263,60 @@ def test_event_socket_lost_while_the_device_rings(make_site):
     site.wait_state(p, "failed")
     assert p.outcome == "switch_unavailable"
     alice.wait_idle(10)
+
+
+def test_a_connected_call_that_ended_while_the_event_socket_was_away_ends(make_site):
+    """Its hang-up was never seen: at the reconnect the switch has no user leg any more, so the
+    placement ends (else it stays connected, and in memory, for ever)."""
+    site = make_site(destination_dial_string=DIRECT)
+    alice, bob = site.phone("1001"), site.phone("1002")
+    alice.auto_answer()
+    bob.auto_answer()
+    p = site.service.place("1001", "1002")
+    site.wait_state(p, "connected")
+    site.switch.refuse_connections()
+    site.switch.drop_connections()
+    until(lambda: not site.controller.esl.connected, 5, message="the socket never went")
+    bob.hangup()
+    alice.wait_idle()
+    site.switch.refuse_connections(False)
+    assert site.controller.esl.wait_connected(10)
+    site.wait_state(p, "ended")
+    assert p.outcome == "completed"
+    until(lambda: any(r["action"] == "ended" for r in site.history("1001")),
+          message="no call_log row for the end")
+
+
+def test_a_switch_slow_to_say_its_domain_fails_one_call_not_every_later_one(make_site):
+    """switch.domain is $${domain}, asked from the switch at the first call: when that answer
+    is late the call fails (switch_unavailable, nothing sent) and the next call asks again."""
+    site = make_site()
+    assert "${" in site.config.switch.domain
+    alice = site.phone("1001")
+    alice.ring_forever()
+    site.switch.delay_replies(6)       # past the client's 5 s command timeout
+    with pytest.raises(SwitchUnavailable):
+        site.service.place("1001", "1002")
+    site.switch.delay_replies(0)
+    assert site.controller.esl.wait_connected(15)
+    p = site.service.place("1001", "1002")
+    alice.wait_ringing()
+    assert p.state.value == "ringing_user"
+
+
+def test_an_originate_whose_reply_came_too_late_leaves_no_phone_ringing(make_site):
+    """The caller was told switch_unavailable ("the switch did not take the call"); the switch
+    ran the originate all the same: the phone that rings is hung up, not left to be answered
+    into a parked silence nobody ever connects."""
+    site = make_site(destination_dial_string=DIRECT)
+    alice = site.phone("1001")
+    site.service.resolve_domain()
+    site.switch.delay_replies(6)       # past the client's 5 s command timeout
+    with pytest.raises(SwitchUnavailable):
+        site.service.place("1001", "1002")
+    site.switch.delay_replies(0)
+    alice.wait_ringing(10)
+    alice.wait_idle(5)
 
 
 def test_calls_go_on_while_the_database_is_down(make_site):
