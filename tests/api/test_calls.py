@@ -229,10 +229,6 @@ def test_a_call_via_work_call_to_a_users_extension_is_in_the_callees_history(api
     assert rows(api_site.client(carol_token)) == []
 
 
-@pytest.mark.xfail(strict=True, reason="open (review): the call tracker takes an inbound leg's "
-                   "caller id as its user (fscontrol/calls/services.py user_of_channel); it needs "
-                   "it for channels rebuilt from `show channels` (no user_name there), so the fix "
-                   "is not a one-liner")
 def test_an_outside_caller_with_a_users_caller_id_is_not_that_users_call(api_site):
     """A call from a trunk (another context, no authenticated user) that says caller id 1001:
     it is not Alice's call, so Alice's token neither sees it nor can hang it up."""
