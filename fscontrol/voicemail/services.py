@@ -195,17 +195,26 @@ class Mailboxes:
         os.replace(path + ".part", path)
         old = self.store.box(box).greeting
         self.store.set_greeting(box, path)
-        if old and old != path and os.path.exists(old):
-            os.remove(old)
+        if old and old != path:
+            self._remove_own(box, old)
         log.info("voicemail: greeting of box %s uploaded (%d bytes)", box, len(data))
         return self.greeting(box)
+
+    def _remove_own(self, box: str, path: str) -> None:
+        """A former greeting file, if it is one of the box's own (in its storage directory)."""
+        own = (Path(self.v.storage) / box).absolute()
+        if Path(path).absolute().parent == own:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
 
     def clear_greeting(self, box: str) -> dict:
         """Back to the default greeting; the box's own file is deleted."""
         old = self.require(box).greeting
         self.store.set_greeting(box, None)
-        if old and os.path.exists(old):
-            os.remove(old)
+        if old:
+            self._remove_own(box, old)
         log.info("voicemail: greeting of box %s back to the default", box)
         return self.greeting(box)
 
