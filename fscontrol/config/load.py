@@ -381,7 +381,9 @@ def _check_voicemail(p, config: Config) -> None:
     if s.password and not s.user:
         p(("smtp.user", "is empty but a password is set (FSCONTROL_SMTP_PASSWORD or smtp.password)"))
     if s.ca_file:
-        if not os.path.isfile(s.ca_file) or not os.access(s.ca_file, os.R_OK):
+        if not os.path.isabs(s.ca_file):
+            p(("smtp.ca_file", f'"{s.ca_file}" must be an absolute path'))
+        elif not os.path.isfile(s.ca_file) or not os.access(s.ca_file, os.R_OK):
             p(("smtp.ca_file", f'"{s.ca_file}" does not exist or is not a readable file'))
         else:
             try:

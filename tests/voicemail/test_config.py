@@ -85,6 +85,8 @@ def test_smtp_ca_file_must_exist_be_readable_and_hold_a_certificate(tmp_path):
     missing = str(tmp_path / "nope.pem")
     found = problems({"users": USERS, "smtp": {**smtp, "ca_file": missing}})
     assert missing in found["smtp.ca_file"] and "does not exist" in found["smtp.ca_file"]
+    found = problems({"users": USERS, "smtp": {**smtp, "ca_file": "ca.pem"}})
+    assert "absolute path" in found["smtp.ca_file"]
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate\n")
     found = problems({"users": USERS, "smtp": {**smtp, "ca_file": str(junk)}})
