@@ -41,6 +41,10 @@ def tables(log: str) -> dict[str, str]:
     load = LOAD_ROW.findall(log)
     limit = _find(log, r"limit: (.*)").group(1)
     at100 = next((r for r in load if r[0] == "100"), None)
+    cvw = _find(log, r"1 at once: ([\d,]+) calls/s over \d+; place\(\) returns .*?-> connected "
+                     r"p50 [\d.]+ ms p99 ([\d.]+) ms")
+    api1 = _find(log, r" 1 client\(s\): ([\d,]+) requests/s, p50 [\d.]+ ms p99 ([\d.]+) ms")
+    api8 = _find(log, r" 8 client\(s\): ([\d,]+) requests/s, p50 [\d.]+ ms p99 ([\d.]+) ms")
     if at100 is None:
         load_cell, load_met = "not reached (stopped below it)", "no"
     else:
@@ -61,6 +65,10 @@ def tables(log: str) -> dict[str, str]:
         ["(e) sustained park/retrieve, 100 cycles/s offered", load_cell,
          "100/s, p99 < 20 ms, 0 lost", load_met],
         ["(e) the limit", limit, "p99 ≤ 100 ms, 0 lost", "—"],
+        ["(f) Call Via Work calls placed and connected, one at a time",
+         f"{cvw.group(1)}/s, connected p99 {cvw.group(2)} ms", "—", "—"],
+        ["(g) HTTP API, one client / 8 clients", f"{api1.group(1)} req/s p99 {api1.group(2)} ms / "
+         f"{api8.group(1)} req/s p99 {api8.group(2)} ms", "—", "—"],
         ["(live) park / retrieve vs mod_valet_parking on a real switch",
          "not run yet (no switch here)", "≤ 1.5× p50, ≤ 2× p99", "—"],
     ])

@@ -24,6 +24,7 @@ log = logging.getLogger("fscontrol.api")
 PREFIX = "/api/v1"
 OPENAPI_PATH = PREFIX + "/openapi.json"
 PUBLIC = {OPENAPI_PATH, "/healthz", "/readyz"}
+CONSOLE = "/console"     # the attendant console's page and files: no data, so no token
 REALM = 'Bearer realm="fscontrol"'
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
@@ -103,7 +104,8 @@ def create_app(ctx: ApiContext) -> OpenAPI:
     def _start():
         g.started = time.perf_counter()
         path = request.path
-        if path in PUBLIC or (path == "/metrics" and ctx.config.api.metrics_public):
+        if (path in PUBLIC or path == CONSOLE or path.startswith(CONSOLE + "/")
+                or (path == "/metrics" and ctx.config.api.metrics_public)):
             return None
         principal = authenticate(ctx)
         if path == "/metrics" and not principal.admin:
@@ -149,10 +151,11 @@ def create_app(ctx: ApiContext) -> OpenAPI:
     def openapi_document():
         return jsonify(app.api_doc)
 
-    from . import calls, events, history, ops, parked, voicemail
-    for module in (calls, parked, history, events, voicemail):
+    from . import board, calls, console, events, history, ops, parked, voicemail
+    for module in (calls, parked, board, history, events, voicemail):
         app.register_api(module.blueprint(ctx))
     ops.register(app, ctx)
+    console.register(app)
     return app
 
 

@@ -49,6 +49,7 @@ class ApiContext:
         self.tokens = TokenStore(database)
         self.controller = None          # set by `fscontrol run` while this process is active
         self.users = {u.extension for u in config.users}
+        self.board_cache = None         # fscontrol.api.board: one read shared by the streams
 
     def active(self):
         if self.controller is None:

@@ -3,8 +3,6 @@ anyone may see and retrieve them) and the pickup groups with what rings in them.
 
 from __future__ import annotations
 
-import time
-
 from flask import jsonify
 from flask_openapi3 import APIBlueprint, Tag
 
@@ -22,11 +20,8 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
     @bp.get("/parked", responses={200: ParkedList})
     def list_parked():
         """Every call parked on this switch (orbits are shared: any user may retrieve one)."""
-        rows = ctx.service("park").store.all()
-        return jsonify({"parked": [
-            {"orbit": c.orbit, "call_id": c.channel_uuid, "caller_name": c.caller_name,
-             "caller_number": c.caller_number, "parker": c.parker, "state": c.state.value,
-             "attempts": c.attempts, "parked_at": c.parked_at.isoformat()} for c in rows]})
+        from .board import parked_rows
+        return jsonify({"parked": parked_rows(ctx)})
 
     @bp.post("/parked/<string:orbit>/retrieve", responses={202: Retrieving})
     def retrieve_parked(path: OrbitPath, body: Retrieve):
@@ -52,19 +47,7 @@ def blueprint(ctx: ApiContext) -> APIBlueprint:
 
         The groups the user is in or may pick up from (admin: all), with the calls ringing in
         each, longest-ringing first."""
-        service = ctx.service("pickup")
-        who = principal()
-        now = time.time()           # Ringing.since: the switch's creation time (epoch)
-        out = []
-        for number, group in sorted(service.groups_now().items()):
-            if not who.admin and who.user not in group.members and not group.may_pick(who.user):
-                continue
-            ringing = [{"member": r.member, "call_id": r.leg, "caller_name": r.caller_name,
-                        "caller_number": r.caller_number,
-                        "ringing_for": round(max(0.0, now - r.since), 3)}
-                       for r in service.ringing(group.members)]
-            out.append({"number": number, "members": sorted(group.members),
-                        "pickers": group.pickers, "ringing": ringing})
-        return jsonify({"groups": out})
+        from .board import pickup_groups as groups
+        return jsonify({"groups": groups(ctx, principal())})
 
     return bp

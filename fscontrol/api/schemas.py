@@ -117,6 +117,9 @@ class ParkedOut(BaseModel):
     state: Literal["parked", "ringing_back"]
     attempts: int
     parked_at: str
+    range: str | None = None
+    deadline: str | None = Field(None, description="when the ring-back (or the next step) is due")
+    ringback_in: float | None = Field(None, description="seconds to the ring-back (parked only)")
 
 
 class ParkedList(BaseModel):
@@ -194,11 +197,57 @@ class PickupGroups(BaseModel):
     groups: list[PickupGroupOut]
 
 
+# -- the console's board -----------------------------------------------------------------------
+class OrbitRangeOut(BaseModel):
+    name: str
+    start: str
+    end: str
+    size: int
+    orbits: list[str] | None = Field(description="every orbit of the range (null: too many to "
+                                                 "list; the occupied ones are in `parked`)")
+
+
+class UserState(BaseModel):
+    extension: str
+    name: str
+    state: Literal["idle", "ringing", "talking"]
+
+
+class Board(BaseModel):
+    ranges: list[OrbitRangeOut]
+    parked: list[ParkedOut]
+    groups: list[PickupGroupOut]
+    users: list[UserState]
+
+
+class Me(BaseModel):
+    user: str | None = Field(description="the token's user (null: an admin token)")
+    name: str | None = None
+    admin: bool
+
+
+class PickupTo(Strict):
+    group: str | None = Field(None, pattern=ORBIT, description="a pickup group's number")
+    member: str | None = Field(None, pattern=EXTENSION,
+                               description="a user whose ringing call to take (directed pickup)")
+    user: str | None = Field(None, pattern=EXTENSION,
+                             description="whose phone rings to take the call (admin: required)")
+
+
+class PickingUp(BaseModel):
+    user: str
+    group: str | None
+    member: str | None
+    call_id: str = Field(description="the new leg ringing the user's phone")
+
+
 # -- events ------------------------------------------------------------------------------------
 class EventsQuery(Strict):
     last_event_id: int | None = Field(None, ge=0, le=2**62,
                                       description="resume after this id (the Last-Event-ID "
                                                   "header wins)")
+    board: bool = Field(False, description="also send `board` events (GET /api/v1/board) "
+                                           "whenever the board changes, the first at once")
 
 
 # -- operations --------------------------------------------------------------------------------

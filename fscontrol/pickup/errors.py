@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import FscontrolError
+from ..errors import FscontrolError, RequestError
 
 
 class PickupError(FscontrolError):
@@ -29,3 +29,17 @@ class UnknownUser(PickupError):
 
 class NotAMember(PickupError):
     id = "not-a-member"
+
+
+class NothingRinging(RequestError):
+    """A pickup to a phone asked where nothing is ringing (the HTTP API's pickup)."""
+
+    id = "nothing_ringing"
+    kind = "not_found"
+
+
+class PickupRefused(RequestError):
+    """The user may not pick up that group's (or member's) calls (`pickup_groups[].pickers`)."""
+
+    id = "pickup_not_allowed"
+    kind = "forbidden"

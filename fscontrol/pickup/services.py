@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import gevent
 
 from ..esl import ChannelGone, EslError
-from ..esl.commands import chat_command
+from ..esl.commands import chat_command, expand_dial, operator_dial
 from .. import metrics
 from ..flows import Flows, users_domain
-from .errors import PickupError, PickupStoreUnavailable
+from .errors import NothingRinging, PickupError, PickupRefused, PickupStoreUnavailable
 from .groups import Group, Groups
 from .presence import GroupPresence
 from .store import PickupStore
@@ -128,6 +128,48 @@ class PickupService:
                 if r.key not in found or r.since < found[r.key].since:
                     found[r.key] = r
         return sorted(found.values(), key=lambda r: r.since)
+
+    # -- pickup to a phone (the HTTP API) ----------------------------------------------------
+    def pickup_to_phone(self, user: str, *, group: str | None = None,
+                        member: str | None = None, uuid: str | None = None) -> str:
+        """Ring `user`'s phone to pick up a call ringing in `group` (its number) or for `member`
+        (directed pickup): the leg is originated to the group number, or to the directed-pickup
+        code and the member, in the switch context, so once answered it picks up exactly as if
+        the user had dialled it (and loses to a faster picker the same way). Checked first, so
+        the caller learns at once: NothingRinging (404), PickupRefused (403). Returns the new
+        leg's uuid."""
+        groups = self.groups_now()
+        if group is not None:
+            g = groups.get(group)
+            if g is None:
+                raise NothingRinging(f"group: {group} is not a pickup group", "group")
+            if not g.may_pick(user):
+                raise PickupRefused(f"group: user {user} may not pick up group {group}'s calls",
+                                    "group")
+            targets, extension, label = g.members - {user}, group, f"Pickup {group}"
+        else:
+            g = Groups.group_of(groups, member)
+            if g is not None and not g.may_pick(user):
+                raise PickupRefused(f"member: user {user} may not pick up {member}'s calls",
+                                    "member")
+            extension = f"{self.config.features.directed_pickup}{member}"
+            targets, label = {member} - {user}, f"Pickup {member}"
+        if not self.ringing(targets):
+            where = f"group {group}" if group is not None else f"user {member}"
+            raise NothingRinging(f"nothing is ringing for {where}",
+                                 "group" if group is not None else "member")
+        domain = self.domain or self.resolve_domain()
+        dial = operator_dial(expand_dial(self.config.switch.user_dial_string, ext=user,
+                                         domain=domain, global_var=self.esl.global_getvar))
+        # the phone shows what it is for; the dialplan's pickup learns who picks up from
+        # user_name (what `party` reads first: the caller id number is the group's here)
+        o = self.esl.originate(dial, {"origination_caller_id_name": label,
+                                      "origination_caller_id_number": extension,
+                                      "user_name": user, "originate_timeout": 30},
+                               extension=extension, dialplan="XML",
+                               context=self.config.switch.context, uuid=uuid)
+        log.info("pickup: ringing %s to pick up at %s (leg %s)", user, extension, o.uuid)
+        return o.uuid
 
     # -- pickups ---------------------------------------------------------------------------
     def claim(self, picker: str) -> bool:
