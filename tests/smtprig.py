@@ -30,10 +30,17 @@ class SmtpServer:
         self.port = port or free_port()
         self.proc = None
 
-    def start(self, temp_fail: int = 0) -> "SmtpServer":
+    def start(self, temp_fail: int = 0, tls: str | None = None, cert: "Certificate | None" = None,
+              auth: str | None = None) -> "SmtpServer":
+        """tls "starttls" or "tls" (implicit) with `cert`; auth "user:password" (inside TLS)."""
         self.out.mkdir(parents=True, exist_ok=True)
+        extra = []
+        if tls:
+            extra += ["--tls", tls, "--cert", str(cert.cert), "--key", str(cert.key)]
+        if auth:
+            extra += ["--auth", auth]
         self.proc = subprocess.Popen([sys.executable, str(SMTPD), str(self.port), str(self.out),
-                                      "--temp-fail", str(temp_fail)],
+                                      "--temp-fail", str(temp_fail), *extra],
                                      stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         assert line.strip() == "ready", f"smtpd did not start: {line!r}"
@@ -50,3 +57,16 @@ class SmtpServer:
         return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
 
 
+
+
+class Certificate:
+    """A self-signed certificate for 127.0.0.1 (subjectAltName IP:127.0.0.1) made by the openssl
+    CLI in `directory`: `cert` (also the CA file a client trusts it with) and `key`, PEM."""
+
+    def __init__(self, directory: Path, name: str = "smtp"):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.cert, self.key = directory / f"{name}.crt", directory / f"{name}.key"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(self.key), "-out", str(self.cert)],
+                       check=True, capture_output=True)

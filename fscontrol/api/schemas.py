@@ -299,3 +299,13 @@ class MessagesQuery(Strict):
 
 class MessagePath(BaseModel):
     message_id: int = Field(ge=1, le=2**62)
+
+
+class GreetingOut(BaseModel):
+    box: str
+    custom: bool = Field(description="true: the box's own greeting (recorded by phone or uploaded); "
+                                     "false: the default, voicemail.prompt_greeting")
+    duration_ms: int | None = Field(description="the box's own greeting's length")
+    sample_rate: int | None = Field(description="8000 or 16000 (Hz)")
+    sha256: str | None = Field(description="of the WAV file (GET .../greeting/audio)")
+    default: str | None = Field(description="what plays instead when custom is false")

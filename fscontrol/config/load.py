@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import os
 import re
+import ssl
 import string
 import tomllib
 import types
@@ -379,6 +380,18 @@ def _check_voicemail(p, config: Config) -> None:
         p(("smtp.sender", f'"{s.sender}" is not an email address'))
     if s.password and not s.user:
         p(("smtp.user", "is empty but a password is set (FSCONTROL_SMTP_PASSWORD or smtp.password)"))
+    if s.ca_file:
+        if not os.path.isabs(s.ca_file):
+            p(("smtp.ca_file", f'"{s.ca_file}" must be an absolute path'))
+        elif not os.path.isfile(s.ca_file) or not os.access(s.ca_file, os.R_OK):
+            p(("smtp.ca_file", f'"{s.ca_file}" does not exist or is not a readable file'))
+        else:
+            try:
+                ssl.create_default_context(cafile=s.ca_file)
+            except (ssl.SSLError, ValueError, OSError) as e:
+                p(("smtp.ca_file", f'"{s.ca_file}" holds no PEM CA certificate ({e})'))
+        if s.security == "none":
+            p(("smtp.ca_file", 'is set but smtp.security is "none" (no TLS to verify)'))
     if not 1 <= s.timeout <= 300:
         p(("smtp.timeout", f"{s.timeout} is outside 1-300 seconds"))
     if not 1 <= s.retry_first <= s.retry_max:

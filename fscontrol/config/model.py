@@ -225,6 +225,9 @@ class SmtpConfig:
     security: Literal["none", "starttls", "tls"] = "none"
     user: str = ""
     password: Secret = field(default_factory=lambda: Secret(""))   # FSCONTROL_SMTP_PASSWORD
+    # PEM file of the CA(s) the server's certificate is verified against (a private CA);
+    # empty: the system's trusted CAs. TLS is verified either way (certificate and host name).
+    ca_file: str = ""
     sender: str = "voicemail@localhost"
     timeout: int = 30                  # seconds per SMTP conversation
     retry_first: int = 30              # seconds before the first retry of a 4xx / refused

@@ -36,3 +36,17 @@ class AudioGone(VoicemailError):
 
     id = "audio_not_available"
     kind = "not_found"
+
+
+class GreetingRefused(VoicemailError):
+    """An uploaded greeting that is not a WAV the switch plays as recorded (PCM 16-bit mono,
+    8 or 16 kHz) or is longer than voicemail.max_greeting; `field` names what is wrong."""
+
+    id = "greeting_refused"
+
+
+class GreetingNotSet(VoicemailError):
+    """The box plays the default greeting (voicemail.prompt_greeting): no audio to download."""
+
+    id = "greeting_not_set"
+    kind = "not_found"

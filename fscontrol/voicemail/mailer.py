@@ -1,10 +1,14 @@
 """Email delivery over SMTP: the MIME message of a voicemail (the WAV attached, caller, time,
 duration) or of a missed call, and one SMTP conversation whose outcome says what to do next:
 sent (the server's 250 reply), retry (a 4xx reply, refused or broken connection, timeout) or
-failed (a 5xx reply). The password is used for AUTH only, never logged or put in a reply."""
+failed (a 5xx reply). TLS ("starttls" or implicit "tls") always verifies the server's
+certificate and host name, against the system's CAs or `smtp.ca_file`; a server that does not
+offer STARTTLS is never spoken to in plain text. The password is used for AUTH only, never
+logged or put in a reply (scrubbed from the server's text too, in case a server echoes it)."""
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import socket
 import ssl
@@ -56,7 +60,25 @@ def _reply(code: int, text) -> str:
     return f"{code} {' '.join(str(text).split())}"
 
 
+def tls_context(smtp_config) -> ssl.SSLContext:
+    """Certificate and host name verified (ssl's defaults); a private CA from smtp.ca_file."""
+    return ssl.create_default_context(cafile=smtp_config.ca_file or None)
+
+
+def _scrub(outcome: Outcome, password: str) -> Outcome:
+    if not password:
+        return outcome
+    reply = outcome.reply
+    for secret in {password, base64.b64encode(password.encode()).decode()}:
+        reply = reply.replace(secret, "***")
+    return Outcome(outcome.result, reply) if reply != outcome.reply else outcome
+
+
 def deliver(smtp_config, mail: EmailMessage) -> Outcome:
+    return _scrub(_deliver(smtp_config, mail), smtp_config.password.reveal())
+
+
+def _deliver(smtp_config, mail: EmailMessage) -> Outcome:
     """One SMTP conversation for `mail`. Classified as RFC 5321 says: 2xx done, 4xx transient,
     5xx permanent; no answer at all (refused, reset, timeout) is transient too."""
     s = smtp_config
@@ -64,13 +86,18 @@ def deliver(smtp_config, mail: EmailMessage) -> Outcome:
     try:
         if s.security == "tls":
             server = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
-                                      context=ssl.create_default_context())
+                                      context=tls_context(s))
         else:
             server = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
         try:
             server.ehlo_or_helo_if_needed()
             if s.security == "starttls":
-                server.starttls(context=ssl.create_default_context())
+                if not server.has_extn("starttls"):
+                    # no plain-text fallback: the password and the mail stay unsent
+                    return Outcome("retry", "the server does not offer STARTTLS (smtp.security = "
+                                            f"\"starttls\"); its EHLO reply: "
+                                            f"{_reply(250, server.ehlo_resp or b'')}")
+                server.starttls(context=tls_context(s))
                 server.ehlo()
             if s.user:
                 server.login(s.user, s.password.reveal())
@@ -98,14 +125,17 @@ def deliver(smtp_config, mail: EmailMessage) -> Outcome:
         return _classify(e.smtp_code, e.smtp_error)
     except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError) as e:
         return Outcome("retry", f"connection lost: {e}")
+    except ssl.SSLCertVerificationError as e:
+        return Outcome("retry", f"TLS failed: the certificate of {s.host}:{s.port} is not trusted "
+                                f"({e.verify_message}; a private CA goes in smtp.ca_file)")
     except ssl.SSLError as e:
         return Outcome("retry", f"TLS failed: {e.reason or e}")
     except (socket.timeout, TimeoutError):
         return Outcome("retry", f"no answer within {s.timeout} s")
+    except smtplib.SMTPException as e:     # before OSError: SMTPException is one
+        return Outcome("retry", f"SMTP error: {e}")
     except OSError as e:
         return Outcome("retry", f"cannot connect to {s.host}:{s.port}: {e.strerror or e}")
-    except smtplib.SMTPException as e:
-        return Outcome("retry", f"SMTP error: {e}")
 
 
 def _classify(code: int, text) -> Outcome:

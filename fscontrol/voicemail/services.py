@@ -8,6 +8,7 @@ import hashlib
 import logging
 import os
 import secrets
+from struct import error as struct_error
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,8 +18,8 @@ import gevent.event
 from .. import metrics
 from ..flows import Flows, users_domain
 from . import mailer
-from .errors import (AudioGone, UnknownBox, UnknownMessage, VoicemailError,
-                     VoicemailStoreUnavailable)
+from .errors import (AudioGone, GreetingNotSet, GreetingRefused, UnknownBox, UnknownMessage,
+                     VoicemailError, VoicemailStoreUnavailable)
 from .mwi import Mwi, account_box
 from .pins import check_new_pin, check_pin, hash_pin
 from .session import CallGone, Session
@@ -157,6 +158,111 @@ class Mailboxes:
                 pass
         self.on_change(m.box, "deleted", m)
         return m
+
+    # -- greetings -----------------------------------------------------------------------------
+    def greeting(self, box: str) -> dict:
+        """What a caller leaving a message hears: the box's own greeting (recorded by phone or
+        uploaded) or the default, `voicemail.prompt_greeting`."""
+        path = self._greeting_file(self.require(box))
+        if path is None:
+            return {"box": box, "custom": False, "duration_ms": None, "sample_rate": None,
+                    "sha256": None, "default": self.v.prompt_greeting}
+        info = wav_info(path)
+        return {"box": box, "custom": True, "duration_ms": info and info[2],
+                "sample_rate": info and info[1], "sha256": sha256_of(path), "default": None}
+
+    def greeting_path(self, box: str) -> str:
+        path = self._greeting_file(self.require(box))
+        if path is None:
+            raise GreetingNotSet(f"box {box} plays the default greeting (no audio of its own)", "user")
+        return path
+
+    @staticmethod
+    def _greeting_file(b: Box) -> str | None:
+        return b.greeting if b.greeting and os.path.exists(b.greeting) else None
+
+    def upload_greeting(self, box: str, data: bytes) -> dict:
+        """A WAV as the switch records one (PCM 16-bit mono, 8 or 16 kHz, 1 s to max_greeting),
+        stored where the phone's `5` puts a greeting: the leave flow plays it from then on."""
+        self.require(box)
+        check_greeting_wav(data, self.v.max_greeting)
+        directory = Path(self.v.storage) / box
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = int(now().timestamp())
+        path = str((directory / f"greeting-{stamp}-{secrets.token_hex(4)}.wav").absolute())
+        with open(path + ".part", "wb") as f:
+            f.write(data)
+        os.replace(path + ".part", path)
+        old = self.store.box(box).greeting
+        self.store.set_greeting(box, path)
+        if old and old != path:
+            self._remove_own(box, old)
+        log.info("voicemail: greeting of box %s uploaded (%d bytes)", box, len(data))
+        return self.greeting(box)
+
+    def _remove_own(self, box: str, path: str) -> None:
+        """A former greeting file, if it is one of the box's own (in its storage directory)."""
+        own = (Path(self.v.storage) / box).absolute()
+        if Path(path).absolute().parent == own:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+
+    def clear_greeting(self, box: str) -> dict:
+        """Back to the default greeting; the box's own file is deleted."""
+        old = self.require(box).greeting
+        self.store.set_greeting(box, None)
+        if old:
+            self._remove_own(box, old)
+        log.info("voicemail: greeting of box %s back to the default", box)
+        return self.greeting(box)
+
+
+def wav_info(path: str) -> tuple[int, int, int] | None:
+    """(channels, sample rate, duration ms) of a PCM WAV, None if it is not one."""
+    import wave
+    try:
+        with wave.open(path, "rb") as w:
+            rate = w.getframerate() or 8000
+            return w.getnchannels(), rate, int(w.getnframes() * 1000 / rate)
+    except (wave.Error, EOFError, OSError):
+        return None
+
+
+def check_greeting_wav(data: bytes, max_seconds: int) -> None:
+    """An uploaded greeting must be what the switch records and plays untranscoded: a RIFF WAVE
+    of PCM samples, 16-bit, mono, 8000 or 16000 Hz, 1 s to voicemail.max_greeting long."""
+    import io
+    import wave
+    if not data:
+        raise GreetingRefused("audio: the request body is empty (send the WAV file as the body, "
+                              "Content-Type audio/wav)", "audio")
+    try:
+        with wave.open(io.BytesIO(data), "rb") as w:
+            channels, width, rate, frames = (w.getnchannels(), w.getsampwidth(), w.getframerate(),
+                                             w.getnframes())
+    except (wave.Error, EOFError, ValueError, struct_error) as e:
+        raise GreetingRefused(f"audio: not a PCM WAV file ({e})", "audio") from None
+    if channels != 1:
+        raise GreetingRefused(f"audio.channels: {channels} channels, a greeting must be mono",
+                              "audio.channels")
+    if width != 2:
+        raise GreetingRefused(f"audio.sample_width: {width * 8}-bit samples, a greeting must be "
+                              f"16-bit PCM", "audio.sample_width")
+    if rate not in (8000, 16000):
+        raise GreetingRefused(f"audio.sample_rate: {rate} Hz, a greeting must be 8000 or 16000 Hz",
+                              "audio.sample_rate")
+    if frames * 2 > len(data):
+        raise GreetingRefused(f"audio: the WAV header claims {frames} samples but the file holds "
+                              f"fewer (truncated upload?)", "audio")
+    ms = int(frames * 1000 / rate)
+    if ms < 1000:
+        raise GreetingRefused(f"audio.duration: {ms} ms, a greeting must be at least 1 s",
+                              "audio.duration")
+    if ms > max_seconds * 1000:
+        raise GreetingRefused(f"audio.duration: {ms / 1000:.1f} s, longer than voicemail."
+                              f"max_greeting ({max_seconds} s)", "audio.duration")
 
 
 def metrics_count(what: str) -> None:

@@ -102,3 +102,113 @@ def test_audio_of_a_missed_call_is_404(vm_site):
     missed = service.store.add_message("1001", "missed", "1002", "", 0, None, None, None, False)
     r = site.alice.get(f"/api/v1/voicemail/messages/{missed.id}/audio")
     assert r.status_code == 404 and r.json()["error"] == "audio_not_available"
+
+
+# -- greetings ---------------------------------------------------------------------------------
+
+def _wav(seconds, rate=16000, channels=1, width=2):
+    import io
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(channels), w.setsampwidth(width), w.setframerate(rate)
+        w.writeframes(os.urandom(int(seconds * rate) * channels * width))
+    return buf.getvalue()
+
+
+def _greeting_heard(site, caller, box):
+    """What `caller` hears first calling `box`, who is not registered (voicemail answers)."""
+    from park.conftest import Recorder
+    rec = Recorder(site.switch)
+    phone = site.phone(caller)
+    phone.dial(box)
+    phone.wait_hearing("recording", timeout=10)
+    heard = rec.played[phone.calls[-1].uuid][0]
+    phone.hangup()
+    phone.wait_idle()
+    return heard
+
+
+def test_greeting_upload_download_heard_by_callers_and_back_to_the_default(vm_site):
+    site = vm_site
+    default = site.config.voicemail.prompt_greeting
+    r = site.alice.get("/api/v1/voicemail/greeting")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"box": "1001", "custom": False, "duration_ms": None, "sample_rate": None,
+                        "sha256": None, "default": default}
+    r = site.alice.get("/api/v1/voicemail/greeting/audio")
+    assert r.status_code == 404 and r.json()["error"] == "greeting_not_set"
+    audio = _wav(3)                        # 96 kB: more than the API's 64 KiB JSON body limit
+    r = site.alice.put("/api/v1/voicemail/greeting", data=audio,
+                       headers={"Content-Type": "audio/wav"})
+    assert r.status_code == 200, r.text
+    info = r.json()
+    assert info["custom"] and info["duration_ms"] == 3000 and info["sample_rate"] == 16000
+    assert info["sha256"] == hashlib.sha256(audio).hexdigest() and info["default"] is None
+    assert site.alice.get("/api/v1/voicemail/greeting").json() == info
+    r = site.alice.get("/api/v1/voicemail/greeting/audio")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "audio/wav" and r.content == audio
+    # stored where a greeting recorded by phone goes: the leave flow plays it
+    stored = _greeting_heard(site, "1002", "1001")
+    assert stored.startswith(os.path.join(site.config.voicemail.storage, "1001", "greeting-"))
+    assert open(stored, "rb").read() == audio
+    # a second upload replaces the first (its file is gone)
+    second = _wav(1.5, rate=8000)
+    r = site.alice.put("/api/v1/voicemail/greeting", data=second)
+    assert r.status_code == 200 and r.json()["duration_ms"] == 1500, r.text
+    assert not os.path.exists(stored)
+    r = site.alice.delete("/api/v1/voicemail/greeting")
+    assert r.status_code == 200 and r.json()["custom"] is False and r.json()["default"] == default
+    assert not os.listdir(os.path.join(site.config.voicemail.storage, "1001"))
+    assert _greeting_heard(site, "1002", "1001") == default
+
+
+@pytest.mark.parametrize("body,field,fragment", [
+    (_wav(2, channels=2), "audio.channels", "mono"),
+    (_wav(2, width=1), "audio.sample_width", "16-bit"),
+    (_wav(2, width=3), "audio.sample_width", "16-bit"),
+    (_wav(2, rate=44100), "audio.sample_rate", "8000 or 16000"),
+    (_wav(0.5), "audio.duration", "at least 1 s"),
+    (_wav(301, rate=8000), "audio.duration", "voicemail.max_greeting (300 s)"),
+    (_wav(2)[:20000], "audio", "truncated"),
+    (b"ID3\x03\x00 an mp3 is not a WAV", "audio", "not a PCM WAV"),
+    (b"", "audio", "empty"),
+], ids=["stereo", "8-bit", "24-bit", "44k1", "too-short", "too-long", "truncated", "mp3", "empty"])
+def test_a_greeting_not_as_the_switch_records_is_refused_naming_the_field(vm_site, body, field,
+                                                                          fragment):
+    site = vm_site
+    good = _wav(1.2)
+    assert site.alice.put("/api/v1/voicemail/greeting", data=good).status_code == 200
+    r = site.alice.put("/api/v1/voicemail/greeting", data=body,
+                       headers={"Content-Type": "audio/wav"})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"] == "greeting_refused" and r.json()["field"] == field, r.json()
+    assert fragment in r.json()["message"], r.json()
+    assert site.alice.get("/api/v1/voicemail/greeting/audio").content == good   # unchanged
+
+
+def test_an_upload_past_what_max_greeting_allows_is_refused_before_it_is_read(vm_site):
+    site = vm_site
+    size = site.config.voicemail.max_greeting * 32000 + 64 * 1024 + 1
+    r = site.alice.put("/api/v1/voicemail/greeting", data=b"\0" * size)
+    assert r.status_code == 422 and r.json()["field"] == "audio.duration", r.text
+
+
+def test_a_user_token_only_for_its_own_greeting_an_admin_for_any(vm_site):
+    site = vm_site
+    for method in ("get", "put", "delete"):
+        r = getattr(site.bob, method)("/api/v1/voicemail/greeting", params={"user": "1001"},
+                                      data=_wav(1.2) if method == "put" else None)
+        assert r.status_code == 403 and r.json()["field"] == "user", (method, r.text)
+    r = site.bob.get("/api/v1/voicemail/greeting/audio", params={"user": "1001"})
+    assert r.status_code == 403
+    r = site.admin.put("/api/v1/voicemail/greeting", data=_wav(1.2))
+    assert r.status_code == 422 and r.json()["field"] == "user"
+    r = site.admin.put("/api/v1/voicemail/greeting", params={"user": "1999"}, data=_wav(1.2))
+    assert r.status_code == 404 and r.json()["field"] == "user"
+    r = site.admin.put("/api/v1/voicemail/greeting", params={"user": "1002"}, data=_wav(1.2))
+    assert r.status_code == 200 and r.json()["box"] == "1002" and r.json()["custom"], r.text
+    assert site.bob.get("/api/v1/voicemail/greeting").json()["custom"] is True
+    assert site.alice.get("/api/v1/voicemail/greeting").json()["custom"] is False
+    assert site.admin.delete("/api/v1/voicemail/greeting",
+                             params={"user": "1002"}).json()["custom"] is False
+    assert site.anonymous.get("/api/v1/voicemail/greeting").status_code == 401

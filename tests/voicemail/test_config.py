@@ -78,3 +78,21 @@ def test_smtp_password_from_the_environment_never_shown():
                      {"FSCONTROL_SMTP_PASSWORD": "s3cret-pw"})
     assert "password is set" in found["smtp.user"]
     assert "s3cret-pw" not in str(found)
+
+
+def test_smtp_ca_file_must_exist_be_readable_and_hold_a_certificate(tmp_path):
+    smtp = {"host": "mail.example.com", "security": "starttls"}
+    missing = str(tmp_path / "nope.pem")
+    found = problems({"users": USERS, "smtp": {**smtp, "ca_file": missing}})
+    assert missing in found["smtp.ca_file"] and "does not exist" in found["smtp.ca_file"]
+    found = problems({"users": USERS, "smtp": {**smtp, "ca_file": "ca.pem"}})
+    assert "absolute path" in found["smtp.ca_file"]
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    found = problems({"users": USERS, "smtp": {**smtp, "ca_file": str(junk)}})
+    assert "no PEM CA certificate" in found["smtp.ca_file"]
+    from smtprig import Certificate
+    good = Certificate(tmp_path / "ca").cert
+    assert parse({"users": USERS, "smtp": {**smtp, "ca_file": str(good)}}, {}).smtp.ca_file == str(good)
+    found = problems({"users": USERS, "smtp": {"host": "mail.example.com", "ca_file": str(good)}})
+    assert 'smtp.security is "none"' in found["smtp.ca_file"]
