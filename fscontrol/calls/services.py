@@ -106,10 +106,9 @@ class CallTracker:
             if v.get("user_name") in names:     # authenticated by the switch (mod_sofia)
                 return v["user_name"]
             # a caller id proves nothing (a trunk may send "1001"): only a loopback phone of
-            # the harness, or a channel known only from `show channels` after a reconnect (no
-            # variables at all there), is taken by its caller id
-            if ((ch.name or "").startswith("loopback/") or not v) \
-                    and ch.caller_id_number in names:
+            # the harness is taken by its caller id (a channel rebuilt after a reconnect has
+            # its variables from uuid_dump: see EslClient._dumped)
+            if (ch.name or "").startswith("loopback/") and ch.caller_id_number in names:
                 return ch.caller_id_number
             return None
         if ch.direction == "outbound":

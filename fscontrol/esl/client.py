@@ -261,6 +261,10 @@ class EslClient(CommandsMixin):
             if not reply.startswith("+OK"):
                 raise ConnectionLost(f"ESL at {self.address}: subscription refused: {reply}")
             conn.send("api show channels as json", on_reply=self._reconcile)
+            # a channel new to us is known only by `show channels`, which carries none of its
+            # variables (who authenticated it, which feature placed it): its dump has them
+            for uuid in list(self.registry.unseen):
+                conn.send(f"api uuid_dump {uuid}", on_reply=self._dumped)
         except BaseException:
             self._release_held()
             conn.close("connect failed")
@@ -291,6 +295,16 @@ class EslClient(CommandsMixin):
         for uuid in self.dispatcher.waiting_uuids():
             if uuid not in self.registry:
                 self.dispatcher.fail_waiters(uuid, ChannelGone(uuid, "not live after reconnect"))
+        return text
+
+    def _dumped(self, text: str) -> str:
+        """A channel's `uuid_dump` (the CHANNEL_DATA event as plain text, mod_commands.c
+        uuid_dump_function), inline at its place in the stream; `-ERR No such channel!` when it
+        ended meanwhile (its CHANNEL_DESTROY is in the stream too)."""
+        if not text.startswith("-ERR") and text.strip():
+            event = parse_plain_event(text.encode())
+            if event.uuid in self.registry:
+                self.registry.apply(event)
         return text
 
     def _release_held(self):

@@ -93,6 +93,8 @@ class ChannelRegistry:
         #: uuid -> application of the channels live at the last reconcile (the (re)connect):
         #: what they did before this connection's events, which a feature may have missed
         self.at_connect: dict = {}
+        #: uuids of the channels the last reconcile created (known only from `show channels`)
+        self.unseen: list = []
         self.variable_prefixes = tuple(variable_prefixes)
 
     # queries --------------------------------------------------------------------------------
@@ -260,7 +262,9 @@ class ChannelRegistry:
         """Make the registry match ``show channels as json`` (text or parsed dict).
 
         Channels missing from the snapshot are removed (returned, as uuids); present ones are
-        created or updated (known variables are kept). ``show channels`` carries no answer
+        created or updated (known variables are kept). The ones it created are listed in
+        ``unseen``: ``show channels`` carries none of their variables (the client fills them in
+        from ``uuid_dump``). ``show channels`` carries no answer
         state or bridge peer: answer state is derived from ``callstate``, the other leg from
         ``call_uuid`` when it names another channel.
         """
@@ -269,6 +273,7 @@ class ChannelRegistry:
         rows = snapshot.get("rows") or []
         seen = set()
         self.at_connect = {}
+        self.unseen = []
         for row in rows:
             uuid = row.get("uuid")
             if not uuid:
@@ -278,6 +283,7 @@ class ChannelRegistry:
             ch = self._channels.get(uuid)
             if ch is None:
                 ch = self._channels[uuid] = Channel(uuid)
+                self.unseen.append(uuid)
             ch.name = row.get("name") or ch.name
             ch.direction = row.get("direction") or ch.direction
             ch.state = row.get("state") or ch.state

@@ -192,3 +192,41 @@ def test_a_call_placed_for_a_user_rings_their_phone_as_their_own_outbound_call(m
     assert (theirs["direction"], theirs["peer"]["number"]) == ("inbound", "1001")
     assert seen.kinds("1001")[:3] == ["call_created", "call_ringing", "call_answered"]
     assert seen.kinds("1002")[:3] == ["call_created", "call_ringing", "call_answered"]
+
+
+def test_after_a_reconnect_a_stranger_with_a_users_caller_id_is_still_not_that_users_call(
+        make_site, published):
+    """A call from a trunk saying caller id 1001 that started while the event socket was down:
+    the controller knows it only from `show channels` (no variables there), so it asks the
+    switch for the channel's dump before taking it for anybody's; Alice's own call that started
+    meanwhile (the switch authenticated her) is hers."""
+    from fscontrol.sim.channels import Channel
+    from fscontrol.sim.endpoints import _inbound_announce
+    site = make_site()
+    switch = site.switch
+    alice, bob = switch.register("1001", "Alice"), switch.register("1002", "Bob")
+    carol = switch.register("1003", "Carol")
+    bob.auto_answer()
+    carol.ring_forever()
+    seen = published(site)
+    rebuilds = site.calls.rebuilds
+    switch.refuse_connections()
+    switch.drop_connections()
+    until(lambda: not site.esl.connected, 5, message="still connected")
+    trunk = Channel(switch, "sofia/external/+4930555", "inbound", kind="phone",
+                    cid_name="Not Alice", cid_num="1001", dest="1002", context="public",
+                    variables={}, source="mod_sofia")
+    switch.track(trunk)
+    _inbound_announce(trunk)
+    trunk.start(("dialplan", "1002", switch.context))
+    bob.wait_connected(timeout=5)
+    alice.dial("1003")
+    carol.wait_ringing(5)
+    switch.refuse_connections(False)
+    until(lambda: site.calls.rebuilds > rebuilds, 10, message="no rebuild after the reconnect")
+    mine = site.calls.snapshot("1001")
+    assert [(c["id"], c["direction"]) for c in mine] == [(alice.channel.uuid, "outbound")]
+    assert site.calls.user_of(trunk.uuid) is None
+    [bobs] = site.calls.snapshot("1002")
+    assert bobs["peer"]["number"] == "1001" and bobs["direction"] == "inbound"
+    assert seen.kinds("1001") == ["call_created", "call_ringing"]
