@@ -12,6 +12,7 @@ conftest.py exist and `from conftest import ...` would pick whichever was import
 from __future__ import annotations
 
 import dataclasses
+from contextlib import contextmanager
 
 from fscontrol.config.model import CallViaWorkConfig
 from fscontrol.controller import Controller, build, make_client
@@ -24,6 +25,27 @@ from fscontrol.park.store import ParkStore
 from fscontrol.pickup import Groups, PickupFeature
 from fscontrol.pickup.store import PickupStore
 from waiting import until
+
+
+@contextmanager
+def sites_made_by(build_site):
+    """A fixture's factory: `make(...)` builds a site with `build_site(...)`; at the end every
+    site made is stopped, and its switch with it even if the site's stop fails."""
+    sites = []
+
+    def make(*args, **kwargs):
+        site = build_site(*args, **kwargs)
+        sites.append(site)
+        return site
+
+    try:
+        yield make
+    finally:
+        for site in sites:
+            try:
+                site.stop()
+            finally:
+                site.switch.stop()
 
 
 def sim_switch(config):

@@ -14,7 +14,7 @@ from fscontrol.config import load
 from fscontrol.controller import build
 from fscontrol.db import upgrade
 from fscontrol.esl import EslClient
-from parkrig import sim_switch, with_call_via_work as with_cvw
+from parkrig import sim_switch, sites_made_by, with_call_via_work as with_cvw
 from waiting import until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,16 +86,10 @@ def base_config():
 def make_site(database, base_config):
     with database.connection() as conn:
         upgrade(conn)
-    sites = []
 
-    def make(config=None, **cvw):
+    def build_site(config=None, **cvw):
         config = config or base_config
-        if cvw:
-            config = with_cvw(config, **cvw)
-        site = CvwSite(config, database)
-        sites.append(site)
-        return site
+        return CvwSite(with_cvw(config, **cvw) if cvw else config, database)
 
-    yield make
-    for site in sites:
-        site.stop()
+    with sites_made_by(build_site) as make:
+        yield make

@@ -19,7 +19,7 @@ from fscontrol.esl import EslClient
 from fscontrol.park import ParkFeature
 from fscontrol.pickup import PickupFeature
 from fscontrol.sim.blf import blf_view
-from parkrig import on_port, sim_switch, with_test_timing  # noqa: F401  (shared)
+from parkrig import on_port, sim_switch, sites_made_by, with_test_timing  # noqa: F401  (shared)
 from waiting import until  # noqa: F401  (the park tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,23 +160,15 @@ def base_config():
 
 @pytest.fixture
 def make_site(migrated, base_config):
-    sites = []
-
-    def make(config=None, own_switch=False, **park):
+    def build_site(config=None, own_switch=False, **park):
         """`own_switch`: the config names the site's own switch (esl_port = its port), so two
         such sites are two switches sharing one database."""
         config = with_test_timing(config or base_config, **park) if park else (config or base_config)
         switch = sim_switch(config) if own_switch else None
-        site = Site(on_port(config, switch.port) if switch else config, migrated, switch)
-        sites.append(site)
-        return site
+        return Site(on_port(config, switch.port) if switch else config, migrated, switch)
 
-    yield make
-    for site in sites:
-        try:
-            site.stop()
-        finally:
-            site.switch.stop()
+    with sites_made_by(build_site) as make:
+        yield make
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from fscontrol.controller import build
 from fscontrol.db import upgrade
 from fscontrol.esl import EslClient
 from fscontrol.voicemail import Mailboxes
+from parkrig import sites_made_by
 from smtprig import SmtpServer
 from waiting import until
 from park.conftest import Recorder, sim_switch  # tests/park's rig
@@ -106,19 +107,9 @@ class VmSite:
 
 @pytest.fixture
 def make_vm(migrated, tmp_path, smtp):
-    sites = []
-
-    def make(**voicemail):
-        site = VmSite(vm_config(tmp_path, smtp.port, **voicemail), migrated)
-        sites.append(site)
-        return site
-
-    yield make
-    for site in sites:
-        try:
-            site.stop()
-        finally:
-            site.switch.stop()
+    with sites_made_by(lambda **voicemail: VmSite(vm_config(tmp_path, smtp.port, **voicemail),
+                                                  migrated)) as make:
+        yield make
 
 
 def speak(phone, seconds):

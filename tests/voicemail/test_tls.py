@@ -15,6 +15,7 @@ import pytest
 
 from fscontrol.config.model import Secret
 from fscontrol.voicemail import mailer
+from parkrig import sites_made_by
 from smtprig import Certificate
 
 from .conftest import VmSite, until, vm_config
@@ -30,21 +31,13 @@ def cert(tmp_path):
 
 @pytest.fixture
 def tls_vm(migrated, tmp_path, smtp):
-    sites = []
-
-    def make(**smtp_settings):
+    def build_site(**smtp_settings):
         base = vm_config(tmp_path, smtp.port)
-        config = dataclasses.replace(base, smtp=dataclasses.replace(base.smtp, **smtp_settings))
-        site = VmSite(config, migrated)
-        sites.append(site)
-        return site
+        return VmSite(dataclasses.replace(base, smtp=dataclasses.replace(base.smtp, **smtp_settings)),
+                      migrated)
 
-    yield make
-    for site in sites:
-        try:
-            site.stop()
-        finally:
-            site.switch.stop()
+    with sites_made_by(build_site) as make:
+        yield make
 
 
 def _state(site, message_id, state):
