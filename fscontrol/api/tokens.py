@@ -15,12 +15,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-import gevent.lock
-import psycopg
-from psycopg.rows import dict_row
 
-from ..db.connect import error_reason, usable_idle
-from ..errors import DatabaseUnavailable as DatabaseDown, FscontrolError
+from ..db.connect import Pool
+from ..errors import FscontrolError
 from .errors import DatabaseUnavailable, Unauthorized
 
 log = logging.getLogger("fscontrol.api")
@@ -100,48 +97,17 @@ class TokenStore:
     one: a new connection per request would cost more than the request)."""
 
     def __init__(self, database, max_connections: int = 8):
-        self.database = database
-        self._slots = gevent.lock.BoundedSemaphore(max_connections)
-        self._idle: list[psycopg.Connection] = []
-        self._max = max_connections
+        self.pool = Pool(database, "api", DatabaseUnavailable, max_connections)
+        #: `fn(conn)` on a pooled connection; DatabaseUnavailable (503) when it cannot be had
+        self.run = self.pool.run
         self._last_used: dict[int, float] = {}
 
-    def close(self) -> None:
-        while self._idle:
-            self._idle.pop().close()
+    @property
+    def database(self):
+        return self.pool.database
 
-    def run(self, fn):
-        """`fn(conn)` on a pooled connection; DatabaseUnavailable (503) when it cannot be had."""
-        if not self._slots.acquire(timeout=self.database.connect_timeout):
-            raise DatabaseUnavailable("all database connections of the API are busy")
-        conn, reusable = None, False
-        try:
-            while self._idle and conn is None:
-                c = self._idle.pop()
-                if usable_idle(c):
-                    conn = c
-                else:
-                    c.close()
-            if conn is None:
-                conn = self.database.connect()
-                conn.row_factory = dict_row
-            result = fn(conn)
-            reusable = True
-            return result
-        except DatabaseDown as e:
-            raise DatabaseUnavailable(str(e)) from None
-        except psycopg.OperationalError as e:
-            raise DatabaseUnavailable(
-                f"database error: {error_reason(e, self.database.url)}") from None
-        finally:
-            try:
-                if conn is not None:
-                    if reusable and len(self._idle) < self._max and usable_idle(conn):
-                        self._idle.append(conn)
-                    else:
-                        conn.close()
-            finally:
-                self._slots.release()
+    def close(self) -> None:
+        self.pool.close()
 
     def ping(self) -> bool:
         try:

@@ -13,11 +13,14 @@ import select
 import warnings
 from pathlib import Path
 
+import gevent.lock
 import psycopg
 from psycopg import conninfo
 from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
 
 from ..errors import DatabaseUnavailable
+from ..metrics import database_errors
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +114,93 @@ def usable_idle(conn: psycopg.Connection) -> bool:
     except (OSError, ValueError, psycopg.Error):
         return False
     return not readable
+
+
+class Pool:
+    """Kept-open connections to `database` for one feature's store: at most `max_connections`
+    in use or idle, the most recently used reused first, each checked before reuse
+    (`usable_idle`). A park, a timer, a pickup or an API request makes a few statements; a new
+    connection for each would cost a TCP (or TLS) handshake and a backend process every time.
+
+    `run(fn)` runs `fn(conn)` (rows made by `row_factory`, set again at every checkout: `fn`
+    may change it for its own statements) and raises `unavailable(reason)` when the database
+    cannot be had (all connections busy for `connect_timeout`, unreachable, the connection
+    broke), counted in `fscontrol_database_errors{feature=...}`. Any other error (a statement
+    refused, the feature's own) passes through and the connection is kept if still usable."""
+
+    def __init__(self, database, feature: str, unavailable: type[Exception] = DatabaseUnavailable,
+                 max_connections: int = 10, row_factory=dict_row):
+        self.database = database
+        self.row_factory = row_factory
+        self.feature = feature
+        self.unavailable = unavailable
+        self._slots = gevent.lock.BoundedSemaphore(max_connections)
+        self._max = max_connections
+        self._idle: list[psycopg.Connection] = []
+        self._keep = True
+
+    def drop_idle(self) -> None:
+        """Close the idle connections (the next statements connect anew)."""
+        while self._idle:
+            self._idle.pop().close()
+
+    def close(self) -> None:
+        """Close the idle connections and keep none from now on; `run` still works, on a new
+        connection each time."""
+        self._keep = False
+        self.drop_idle()
+
+    def __del__(self):
+        # a safety net for stores dropped without close() (tests make many); owners call close()
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _failed(self, reason: str):
+        database_errors.labels(self.feature).inc()
+        raise self.unavailable(reason) from None
+
+    def run(self, fn):
+        if not self._slots.acquire(timeout=self.database.connect_timeout):
+            self._failed(f"all database connections busy ({self.feature})")
+        conn, reusable = None, False
+        try:
+            conn = self._checkout()
+            result = fn(conn)
+            reusable = True
+            return result
+        except DatabaseUnavailable as e:
+            self._failed(str(e))
+        except psycopg.OperationalError as e:
+            self._failed(f"database error: {error_reason(e, self.database.url)}")
+        except Exception:
+            reusable = True  # the statement failed, the connection did not (checked at check-in)
+            raise
+        finally:
+            try:
+                if conn is not None:
+                    self._checkin(conn, reusable)
+            finally:
+                self._slots.release()
+
+    def _checkout(self) -> psycopg.Connection:
+        while self._idle:
+            conn = self._idle.pop()
+            if usable_idle(conn):
+                break
+            conn.close()
+        else:
+            conn = self.database.connect()
+        conn.row_factory = self.row_factory
+        return conn
+
+    def _checkin(self, conn: psycopg.Connection, reusable: bool) -> None:
+        # not reusable: an OperationalError, or a greenlet killed mid-query (BaseException)
+        if reusable and self._keep and len(self._idle) < self._max and usable_idle(conn):
+            self._idle.append(conn)
+        else:
+            conn.close()
 
 
 def error_reason(exc: BaseException, url: str) -> str:

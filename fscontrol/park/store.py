@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import json
 import logging
-import gevent.lock
-import psycopg
-from psycopg.rows import dict_row
 
-from ..db.connect import error_reason, usable_idle as _usable
-from ..errors import DatabaseUnavailable
-from ..metrics import database_errors
-from .errors import NoOrbitAvailable, ParkError, ParkStoreUnavailable
+
+from ..db.connect import Pool
+from .errors import NoOrbitAvailable, ParkStoreUnavailable
 from .states import ParkedCall, ParkRequest, State
 
 log = logging.getLogger("fscontrol.park")
@@ -61,77 +57,24 @@ class ParkStore:
     `switch` is the identity of the switch whose rows this store reads and writes; None (an
     operator's view in tests) reads every switch's rows and cannot park.
 
-    Connections are kept open between calls (at most `max_connections`, in use or idle): a park,
-    a timer and a retrieve each make a few store calls, and a new connection per call costs a
-    TCP (or TLS) handshake and a backend process each time. `close()` closes the idle ones."""
+    Connections are kept open between calls (`fscontrol.db.connect.Pool`, at most
+    `max_connections` in use or idle). `close()` closes the idle ones."""
 
     def __init__(self, database, switch: str | None = None, max_connections: int = 10):
-        self.database = database
         self.switch = switch
         # "AND switch = <this switch>" for every read and write; nothing for a view of all switches
         self._mine = "" if switch is None else " AND switch = %(switch)s"
         # bounded: 50 calls parked at once must not open 50 connections
-        self._slots = gevent.lock.BoundedSemaphore(max_connections)
-        self._max = max_connections
-        self._idle: list[psycopg.Connection] = []  # LIFO: the most recently used is reused first
-        self._closed = False
+        self.pool = Pool(database, "park", ParkStoreUnavailable, max_connections)
+        self._run = self.pool.run
+
+    @property
+    def database(self):
+        return self.pool.database
 
     def close(self) -> None:
         """Close the idle connections; calls still work afterwards, on a connection each."""
-        self._closed = True
-        while self._idle:
-            self._idle.pop().close()
-
-    def __del__(self):
-        # a safety net for stores dropped without close() (tests make many); owners call close()
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def _run(self, fn):
-        if not self._slots.acquire(timeout=self.database.connect_timeout):
-            database_errors.labels("park").inc()
-            raise ParkStoreUnavailable("all database connections busy")
-        conn = None
-        reusable = False
-        try:
-            conn = self._checkout()
-            result = fn(conn)
-            reusable = True
-            return result
-        except DatabaseUnavailable as e:
-            database_errors.labels("park").inc()
-            raise ParkStoreUnavailable(str(e)) from None
-        except psycopg.OperationalError as e:
-            database_errors.labels("park").inc()
-            raise ParkStoreUnavailable(f"database error: {error_reason(e, self.database.url)}") from None
-        except (psycopg.Error, ParkError):
-            reusable = True  # the statement failed, the connection did not (checked in _checkin)
-            raise
-        finally:
-            try:
-                if conn is not None:
-                    self._checkin(conn, reusable)
-            finally:
-                self._slots.release()
-
-    def _checkout(self) -> psycopg.Connection:
-        while self._idle:
-            conn = self._idle.pop()
-            if _usable(conn):
-                return conn
-            conn.close()
-        conn = self.database.connect()
-        conn.row_factory = dict_row
-        return conn
-
-    def _checkin(self, conn: psycopg.Connection, reusable: bool) -> None:
-        # not reusable: an OperationalError, or a greenlet killed mid-query
-        if reusable and not self._closed and len(self._idle) < self._max and _usable(conn):
-            self._idle.append(conn)
-        else:
-            conn.close()
+        self.pool.close()
 
     def _params(self, **params) -> dict:
         return {"switch": self.switch, **params}

@@ -80,6 +80,7 @@ class PickupService:
 
     def stop(self) -> None:
         self.flows.kill_all()
+        self.store.close()
 
     def resolve_domain(self) -> str:
         d = users_domain(self.config, self.esl, log, "pickup")

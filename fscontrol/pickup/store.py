@@ -5,30 +5,24 @@ from __future__ import annotations
 
 import json
 
-import psycopg
+from psycopg.rows import tuple_row
 
-from ..db.connect import error_reason
-from ..errors import DatabaseUnavailable
-from ..metrics import database_errors
+from ..db.connect import Pool
 from .errors import PickupStoreUnavailable
 
 
 class PickupStore:
     def __init__(self, database, switch: str):
-        self.database = database
         self.switch = switch
+        self.pool = Pool(database, "pickup", PickupStoreUnavailable, row_factory=tuple_row)
+        self._run = self.pool.run
 
-    def _run(self, fn):
-        try:
-            with self.database.connection() as conn:
-                return fn(conn)
-        except DatabaseUnavailable as e:
-            database_errors.labels("pickup").inc()
-            raise PickupStoreUnavailable(str(e)) from None
-        except psycopg.OperationalError as e:
-            database_errors.labels("pickup").inc()
-            raise PickupStoreUnavailable(
-                f"database error: {error_reason(e, self.database.url)}") from None
+    @property
+    def database(self):
+        return self.pool.database
+
+    def close(self) -> None:
+        self.pool.close()
 
     def assignments(self) -> dict[str, str | None]:
         """extension -> group number (None: in no group) for every user changed at run time."""

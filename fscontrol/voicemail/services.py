@@ -299,6 +299,7 @@ class VoicemailService(Mailboxes):
 
     def stop(self) -> None:
         self.flows.kill_all()
+        self.store.close()
         if self._mailer is not None:
             self._mailer.kill(block=False)
             self._mailer = None

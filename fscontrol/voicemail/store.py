@@ -6,11 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
-from ..db.connect import error_reason
-from ..errors import DatabaseUnavailable
+from ..db.connect import Pool
 from .errors import UnknownBox, VoicemailStoreUnavailable
 
 _MESSAGE_COLUMNS = ("id, box, kind, caller_number, caller_name, received_at, duration_ms, path, "
@@ -67,18 +65,16 @@ class Message:
 
 class VoicemailStore:
     def __init__(self, database, switch: str):
-        self.database = database
         self.switch = switch
+        self.pool = Pool(database, "voicemail", VoicemailStoreUnavailable, row_factory=tuple_row)
+        self._run = self.pool.run
 
-    def _run(self, fn):
-        try:
-            with self.database.connection() as conn:
-                return fn(conn)
-        except DatabaseUnavailable as e:
-            raise VoicemailStoreUnavailable(str(e)) from None
-        except psycopg.OperationalError as e:
-            raise VoicemailStoreUnavailable(
-                f"database error: {error_reason(e, self.database.url)}") from None
+    @property
+    def database(self):
+        return self.pool.database
+
+    def close(self) -> None:
+        self.pool.close()
 
     # -- boxes ---------------------------------------------------------------------------------
     def ensure_boxes(self, boxes: dict[str, str], keep_local_copy: bool) -> None:

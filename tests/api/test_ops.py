@@ -223,10 +223,10 @@ def test_a_request_does_not_wait_for_a_delayed_ack(api_site):
 
 def test_without_the_database_requests_are_503_not_500(api_site):
     from fscontrol.db import Database
-    tokens = api_site.api.context.tokens
-    good = tokens.database
-    tokens.close()
-    tokens.database = Database("postgresql://127.0.0.1:9/nowhere", connect_timeout=1)
+    pool = api_site.api.context.tokens.pool
+    good = pool.database
+    pool.drop_idle()
+    pool.database = Database("postgresql://127.0.0.1:9/nowhere", connect_timeout=1)
     try:
         r = api_site.alice.get("/api/v1/parked")
         assert r.status_code == 503 and r.json()["error"] == "database_unavailable", r.text
@@ -235,7 +235,7 @@ def test_without_the_database_requests_are_503_not_500(api_site):
         assert r.status_code == 503 and r.json()["database"] is False
         assert api_site.anonymous.get("/healthz").status_code == 200
     finally:
-        tokens.database = good
+        pool.database = good
     assert api_site.alice.get("/api/v1/parked").status_code == 200
 
 

@@ -174,12 +174,11 @@ def make_site(migrated, base_config):
 @contextmanager
 def database_down(site):
     """The park store's database stops answering (new and pooled connections alike)."""
-    store = site.service.store
-    good = store.database
-    store.close()
-    store._closed = False
-    store.database = Database("postgresql://127.0.0.1:9/nowhere", connect_timeout=1)
+    pool = site.service.store.pool
+    good = pool.database
+    pool.drop_idle()
+    pool.database = Database("postgresql://127.0.0.1:9/nowhere", connect_timeout=1)
     try:
         yield
     finally:
-        store.database = good
+        pool.database = good

@@ -133,3 +133,18 @@ def test_one_channel_parked_at_once_by_two_controllers_gets_one_orbit(migrated):
     gevent.joinall(jobs, raise_error=True)
     assert len({j.value.orbit for j in jobs}) == 1
     assert [c.channel_uuid for c in ParkStore(migrated, SWITCH).all()] == ["same-uuid"]
+
+
+def test_every_feature_store_keeps_its_connection_and_its_own_row_shape(migrated):
+    """Pickup and voicemail read rows as tuples, park and the API as dicts: a pooled connection
+    a statement switched to dicts comes back to the next caller in its pool's own shape."""
+    from psycopg.rows import dict_row
+    from fscontrol.pickup.store import PickupStore
+    from fscontrol.voicemail.store import VoicemailStore
+    for store in (PickupStore(migrated, SWITCH), VoicemailStore(migrated, SWITCH)):
+        def as_dicts(conn):
+            conn.row_factory = dict_row
+            return conn.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]
+        pid = store._run(as_dicts)
+        assert store._run(lambda conn: conn.execute("SELECT pg_backend_pid()").fetchone()) == (pid,)
+        store.close()

@@ -160,18 +160,24 @@ def test_park_fallback_voicemail_takes_a_message(make_vm, smtp):
 def test_database_down_the_caller_is_hung_up_and_the_message_stored_later(make_vm, smtp):
     site = make_vm()
     alice = site.switch.register("1001", "Alice")
-    svc = site.service
-    good = svc.store.database
+    pool = site.service.store.pool
+    good = pool.database
+    from fscontrol import metrics
     from fscontrol.db import Database
+    errors = metrics.REGISTRY.get_sample_value("fscontrol_database_errors_total",
+                                               {"feature": "voicemail"}) or 0
     bob = site.switch.register("1002")
     bob.reject_busy()
     alice.dial("1002")
     alice.wait_hearing("recording", timeout=10)
-    svc.store.database = Database("postgresql://127.0.0.1:9/nowhere", connect_timeout=1)
+    pool.drop_idle()
+    pool.database = Database("postgresql://127.0.0.1:9/nowhere", connect_timeout=1)
     speak(alice, 1.2)
     alice.wait_idle(15)                # silence ends it; no database: hung up all the same
     assert site.messages("1002") == []
-    svc.store.database = good
+    assert metrics.REGISTRY.get_sample_value("fscontrol_database_errors_total",
+                                             {"feature": "voicemail"}) > errors
+    pool.database = good
     [m] = site.wait_messages("1002", 1, timeout=15)
     assert m.kind == "message" and os.path.exists(m.path)
 
