@@ -538,6 +538,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-format", choices=LOG_FORMATS, default="text",
                         help="log lines as text (default) or one JSON object a line (ts, level, "
                              "logger, message, fields) for a log collector")
+    parser.add_argument("--config", "-c", dest="global_config", metavar="FILE", default=None,
+                        help="site configuration (TOML) for the command; the same as the "
+                             "command's own --config, which wins when both are given")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                 parser_class=_Parser)
 
@@ -738,6 +741,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.global_config is not None:
+        if not hasattr(args, "config"):
+            parser.error(f"fscontrol {args.command} reads no configuration: drop --config")
+        if args.config == DEFAULT_CONFIG:      # the command's own --config was not given
+            args.config = args.global_config
     passed = getattr(args, "args", None)
     if passed is not None:   # simulate passes its options through
         args.debug = args.debug or "--debug" in passed

@@ -55,6 +55,18 @@ def test_check_takes_the_config_like_every_other_command(tmp_path):
     assert by_env.returncode == 0 and "ok" in by_env.stdout, by_env.stderr
 
 
+def test_the_config_may_come_before_the_command(tmp_path):
+    before = fscontrol("--config", str(EXAMPLE), "check")
+    assert before.returncode == 0 and "ok" in before.stdout, before.stderr
+    missing = tmp_path / "missing.toml"
+    own_wins = fscontrol("-c", str(EXAMPLE), "check", "--config", str(missing))
+    assert own_wins.returncode == 2 and str(missing) in own_wins.stdout + own_wins.stderr
+    none_read = fscontrol("--config", str(EXAMPLE), "simulate", "--help")
+    assert none_read.returncode == 2
+    assert none_read.stderr.strip().splitlines()[-1].startswith(
+        "fscontrol: error: fscontrol simulate reads no configuration")
+
+
 def test_render_into_a_file_instead_of_a_directory_is_one_line_exit_2(tmp_path):
     target = tmp_path / "taken"
     target.write_text("x")
