@@ -231,7 +231,8 @@ def cmd_pickup_group(args) -> int:
 
 def cmd_park(args) -> int:
     """Send the channel to the park code, then wait until the running controller has parked it
-    and print the orbit (parker: nobody)."""
+    and print the orbit. The parker (who is rung back when nobody retrieves it) is --parker, a
+    configured user, else nobody."""
     from .controller import make_client
     from .db import open_database
     from .esl import AuthenticationError, ChannelGone, CommandError, EslError, InvalidArgument
@@ -241,6 +242,9 @@ def cmd_park(args) -> int:
     config = _load(args.config)
     if not is_uuid(args.uuid):
         raise FscontrolError(f"uuid: {args.uuid!r} is not a channel uuid (letters, digits, - _ . only)")
+    if args.parker is not None and args.parker not in {u.extension for u in config.users}:
+        raise FscontrolError(f"--parker: {args.parker!r} is no configured user's extension "
+                             f"(users[].extension)")
     store = ParkStore(open_database(config, upgrade=False, require_current=True))
     client = make_client(config, heartbeat_interval=None)
     try:
@@ -253,6 +257,8 @@ def cmd_park(args) -> int:
             if already is not None:  # another transfer to the park code would park it again
                 print(f"{args.uuid}: already parked at orbit {already.orbit}")
                 return 0
+            if args.parker is not None:   # where the park flow reads a transfer's parker
+                client.uuid_setvar(args.uuid, "referred_by_user", args.parker)
             client.uuid_transfer(args.uuid, config.park.code, "XML", config.switch.context)
         except AuthenticationError:
             raise SwitchAuthFailed(f"ESL at {config.switch.esl_host}:{config.switch.esl_port} "
@@ -601,6 +607,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("uuid", metavar="UUID", help="channel uuid of the call to park")
     p.add_argument("--wait", type=positive_seconds, default=5.0, metavar="SECONDS",
                    help="how long to wait for the controller to park it (default 5)")
+    p.add_argument("--parker", metavar="EXT",
+                   help="the user who parked it (a users[].extension): rung back when nobody "
+                        "retrieves it in time (default: nobody, straight to the fallback)")
     p.set_defaults(func=cmd_park)
 
     p = sub.add_parser("attendant-schedule", help="which menu each auto attendant plays now",

@@ -72,6 +72,23 @@ def test_park_uuid_parks_a_live_call_through_the_running_controller(make_site, t
     assert missing.returncode == 2 and "no channel" in missing.stderr
 
 
+def test_park_uuid_with_a_parker_rings_that_user_back_and_refuses_a_stranger(make_site, tmp_path):
+    site = make_site()
+    alice = _alice_talking_to_bob(site)
+    uuid = alice.channel.uuid
+    site_toml = _site_toml(site, tmp_path)
+    env = db_env(site.database)
+    stranger = run_cli("park", uuid, "--parker", "1002|sip:x@evil", "--config", site_toml, env=env)
+    assert stranger.returncode == 2
+    assert stranger.stderr.strip() == ("fscontrol: --parker: '1002|sip:x@evil' is no configured "
+                                       "user's extension (users[].extension)")
+    assert site.service.store.by_channel(uuid) is None          # refused before anything moved
+    result = run_cli("park", uuid, "--parker", "1002", "--config", site_toml, env=env)
+    assert result.returncode == 0, result.stderr
+    orbit = site.service.store.by_channel(uuid).orbit
+    assert site.service.store.by_orbit(orbit).parker == "1002"
+
+
 def test_park_uuid_without_a_running_controller_says_so_and_exits_2(make_site, tmp_path):
     site = make_site()
     alice = _alice_talking_to_bob(site)
