@@ -272,3 +272,49 @@ def test_many_pickers_for_a_few_calls_each_call_goes_to_exactly_one(make_site, b
             p.wait_idle()
             assert site.rec.played[calls[p.user].uuid] == [site.config.pickup.prompt_nothing_ringing]
     assert [r["action"] for r in site.pickup.store.call_log()].count("pickup") == 3
+
+
+def _before_intercept(site, step):
+    """Run `step(target_uuid)` on the switch just before it carries out the controller's
+    intercept: the race between the controller's decision and the switch acting on it."""
+    real = site.switch.apps.table["intercept"]
+
+    def intercept(ch, data):
+        step(data.split()[-1])
+        return real(ch, data)
+    site.switch.apps.table["intercept"] = intercept
+
+
+def test_a_caller_who_hangs_up_as_the_intercept_is_sent_leaves_the_picker_the_prompt_at_once(site):
+    """Nothing half-bridged, and no dead air: the picker hears the nothing-ringing prompt as soon
+    as the caller is gone (it waited 5 s in silence first, as if the pickup had happened)."""
+    alice, bob, dave = _phones(site, "1001", "1002", "1004")
+    _ring(site, dave, bob)
+
+    def caller_gives_up(target):
+        dave.hangup()
+        until(lambda: site.switch.find(target) is None, message="the caller's leg stayed")
+    _before_intercept(site, caller_gives_up)
+    call = alice.dial(GROUP)
+    until(lambda: site.rec.played[call.uuid], 2.5, message="the picker waited in silence")
+    assert site.rec.played[call.uuid] == [site.config.pickup.prompt_nothing_ringing]
+    for phone in (alice, bob, dave):
+        phone.wait_idle()
+    assert [r["action"] for r in site.pickup.store.call_log()] == ["pickup_empty"]
+
+
+def test_a_member_who_answers_as_the_intercept_is_sent_keeps_the_call(site):
+    """intercept_unbridged_only makes the switch refuse the intercept: the picker hears the
+    nothing-ringing prompt, Dave talks to Bob."""
+    alice, bob, dave = _phones(site, "1001", "1002", "1004")
+    _ring(site, dave, bob)
+
+    def member_answers(target):
+        bob.answer()
+        until(lambda: dave.connected_to() == "1002", message="Bob's answer never connected")
+    _before_intercept(site, member_answers)
+    call = alice.dial(GROUP)
+    alice.wait_idle()
+    assert site.rec.played[call.uuid] == [site.config.pickup.prompt_nothing_ringing]
+    assert dave.connected_to() == "1002" and bob.connected_to() == "1004"
+    assert [r["action"] for r in site.pickup.store.call_log()] == ["pickup_empty"]
