@@ -318,3 +318,32 @@ def test_a_member_who_answers_as_the_intercept_is_sent_keeps_the_call(site):
     assert site.rec.played[call.uuid] == [site.config.pickup.prompt_nothing_ringing]
     assert dave.connected_to() == "1002" and bob.connected_to() == "1004"
     assert [r["action"] for r in site.pickup.store.call_log()] == ["pickup_empty"]
+
+
+def test_a_parked_call_is_not_pickable(make_site):
+    """Alice parked by Bob (a member) waits in her orbit: nothing rings for the group, so
+    Carol's pickup finds nothing and Alice stays parked (before any ring-back)."""
+    site = make_site(timeout=60)
+    alice, bob, carol = _phones(site, "1001", "1002", "1003")
+    alice.dial("*70", variables={"referred_by_user": "1002"})
+    orbit = site.orbit_of(alice)
+    call = carol.dial(GROUP)
+    carol.wait_idle()
+    assert site.rec.played[call.uuid] == [site.config.pickup.prompt_nothing_ringing]
+    assert site.service.store.by_orbit(orbit) is not None
+    assert alice.hearing() == "music" and bob.state == "idle"
+
+
+def test_the_groups_blf_key_is_sent_again_after_a_reconnect(site):
+    """A switch restarted or a socket lost forgets the presence it was given: after the
+    controller reconnects, each group's key is sent again with what rings now."""
+    bob, dave = _phones(site, "1002", "1004")
+    until(lambda: site.rec.pickup_blf(GROUP)[-1:] == ["idle"], message="no initial BLF")
+    _ring(site, dave, bob)
+    until(lambda: site.rec.pickup[GROUP][-1:] == ["ringing"], message="BLF not ringing")
+    sent = len(site.rec.pickup[GROUP])
+    site.switch.drop_connections()
+    until(lambda: len(site.rec.pickup[GROUP]) > sent, 10, message="the key was not sent again")
+    assert site.rec.pickup[GROUP][sent:] == ["ringing"]
+    dave.hangup()
+    until(lambda: site.rec.pickup[GROUP][-1:] == ["idle"], message="BLF not idle again")
