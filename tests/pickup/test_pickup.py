@@ -157,7 +157,7 @@ def test_runtime_assignment_changes_the_next_pickup_without_a_restart(site):
 
 def test_a_user_is_in_at_most_one_group(site):
     svc = site.pickup
-    with pytest.raises(InTwoGroups, match="1002 is already in group \\*8001"):
+    with pytest.raises(InTwoGroups, match="1002 not added to \\*8002: already in group \\*8001"):
         svc.groups.check_add(svc.current_groups(), "*8002", "1002")
 
 
