@@ -63,5 +63,6 @@ class Groups:
             raise UnknownUser(f'"{extension}" is not a users[].extension')
         other = self.group_of(groups, extension)
         if other is not None and other.number != number:
-            raise InTwoGroups(f"{extension} is already in group {other.number}; a user is in at "
-                              f"most one group (remove {extension} from {other.number} first)")
+            raise InTwoGroups(f"{extension} not added to {number}: already in group "
+                              f"{other.number}, and a user is in at most one group (remove "
+                              f"{extension} from {other.number} first)")

@@ -257,16 +257,23 @@ class PickupService:
             # longer when its legs are slow to settle: once the member's leg is gone (picked
             # off) the pickup happened, wait for its bridge; while it still rings after a
             # second, the intercept was refused
+            reg = self.esl.registry
             deadline = gevent.get_hub().loop.now() + BRIDGE_TIMEOUT
             refused_after = gevent.get_hub().loop.now() + 1.0
             while True:
-                peer = self.esl.registry.get(picker)
-                if peer is not None and peer.bridged_to == r.caller_leg:
+                peer = reg.get(picker)
+                if (peer is not None and peer.bridged_to == r.caller_leg) or (
+                        bridged.successful() and bridged.value.other_leg_uuid == r.caller_leg):
                     return True
                 if peer is None:
                     return False          # the picker hung up
+                caller = reg.get(r.caller_leg)
+                if caller is None or caller.answer_state == "hangup":
+                    return False          # the caller gave up: nothing left to pick up
+                if caller.bridged_to not in (None, picker):
+                    return False          # answered by the member first (intercept refused)
                 now = gevent.get_hub().loop.now()
-                member_ringing = r.leg in self.esl.registry
+                member_ringing = r.leg in reg
                 if now >= deadline or (member_ringing and now >= refused_after):
                     return False
                 gevent.wait([bridged], timeout=0.05)

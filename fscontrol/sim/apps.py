@@ -689,29 +689,45 @@ class Apps:
         b.post("uuid_bridge", a, "b")
 
     def intercept(self, ch, data):
-        target = self.sw.find(data.strip().split()[-1] if data.strip() else "")
-        if target is None:
+        """mod_dptools.c intercept_function, "[-bleg] <uuid>", and switch_ivr_intercept_session
+        (switch_ivr_bridge.c). The channel taken is <uuid> itself; with -bleg, the one bonded or
+        bridged to it (switch_ivr_find_bridged_uuid): intercepting a ringing callee's leg without
+        -bleg takes that leg and hangs up its caller, it does not take the caller."""
+        args = data.split()
+        bleg = bool(args) and args[0].lower() == "-bleg"
+        target = self.sw.find((args[1] if len(args) > 1 else "") if bleg else (args[0] if args else ""))
+        if target is not None and bleg:
+            target = target.bridged or target.other_leg
+        if target is None or not target.alive:
             return
-        # intercepting the ringing leg means taking over the call of whoever it rings for
-        if not target.is_answered and target.other_leg is not None and target.other_type == "originator":
-            target = target.other_leg
-        ringing = [c for c in self.sw.channels() if c.other_leg is target and c.other_type == "originator"
-                   and not c.is_answered and c.alive]
-        # switch_ivr_intercept_session (switch_ivr_bridge.c): the intercepting channel's
-        # intercept_unanswered_only / intercept_unbridged_only refuse such a target
+        # the intercepting channel's intercept_unanswered_only / intercept_unbridged_only refuse
+        # such a target (CF_ANSWERED / CF_BRIDGED on it), before anything is touched
         if _true(self.sw.variable(ch, "intercept_unanswered_only")) and target.is_answered:
             return
         if _true(self.sw.variable(ch, "intercept_unbridged_only")) and target.bridged is not None:
             return
+        # its partner (switch_channel_get_partner_uuid) is hung up with PICKED_OFF: the bridged
+        # peer; a caller whose bridge still rings: the legs ringing for it (s05); a ringing leg:
+        # its caller
+        if target.bridged is not None:
+            partners = [target.bridged]
+        else:
+            partners = [c for c in self.sw.channels() if c.other_leg is target
+                        and c.other_type == "originator" and not c.is_answered and c.alive]
+            if not partners and target.other_type == "originator" and target.other_leg is not None \
+                    and target.other_leg.alive:
+                partners = [target.other_leg]
         ch.answer()
         target.answer()
-        for c in ringing:
-            c.hangup("PICKED_OFF")
+        # the target is moved to CS_PARK (CF_TRANSFER: no after-bridge action) and bridged to
+        # the interceptor before its partner is hung up
         target.other_leg, target.other_type = ch, "originator"
         ch.other_leg, ch.other_type = target, "originatee"
         target.intercepted = True                   # CF_INTERCEPTED
         target.post("uuid_bridge", ch, "b")
         ch.pending_bridge = (target, "a")
+        for c in partners:
+            c.hangup("PICKED_OFF")
 
     # -- voicemail / conference ----------------------------------------------------------------
     def voicemail(self, ch, data):

@@ -29,8 +29,8 @@ def test_list_show_add_remove(migrated):
 def test_refusals_name_the_problem(migrated):
     r = _cli(migrated, "add", "*8002", "1001")
     assert r.returncode == 2
-    assert r.stderr.strip() == ("fscontrol: 1001 is already in group *8001; a user is in at most "
-                                "one group (remove 1001 from *8001 first)")
+    assert r.stderr.strip() == ("fscontrol: 1001 not added to *8002: already in group *8001, and "
+                                "a user is in at most one group (remove 1001 from *8001 first)")
     r = _cli(migrated, "add", "7001", "1001")
     assert r.returncode == 2 and 'fscontrol: "7001" is in no orbit range of kind "pickup"' in r.stderr
     r = _cli(migrated, "add", GROUP, "4711")

@@ -157,7 +157,7 @@ def test_runtime_assignment_changes_the_next_pickup_without_a_restart(site):
 
 def test_a_user_is_in_at_most_one_group(site):
     svc = site.pickup
-    with pytest.raises(InTwoGroups, match="1002 is already in group \\*8001"):
+    with pytest.raises(InTwoGroups, match="1002 not added to \\*8002: already in group \\*8001"):
         svc.groups.check_add(svc.current_groups(), "*8002", "1002")
 
 
@@ -272,3 +272,78 @@ def test_many_pickers_for_a_few_calls_each_call_goes_to_exactly_one(make_site, b
             p.wait_idle()
             assert site.rec.played[calls[p.user].uuid] == [site.config.pickup.prompt_nothing_ringing]
     assert [r["action"] for r in site.pickup.store.call_log()].count("pickup") == 3
+
+
+def _before_intercept(site, step):
+    """Run `step(target_uuid)` on the switch just before it carries out the controller's
+    intercept: the race between the controller's decision and the switch acting on it."""
+    real = site.switch.apps.table["intercept"]
+
+    def intercept(ch, data):
+        step(data.split()[-1])
+        return real(ch, data)
+    site.switch.apps.table["intercept"] = intercept
+
+
+def test_a_caller_who_hangs_up_as_the_intercept_is_sent_leaves_the_picker_the_prompt_at_once(site):
+    """Nothing half-bridged, and no dead air: the picker hears the nothing-ringing prompt as soon
+    as the caller is gone (it waited 5 s in silence first, as if the pickup had happened)."""
+    alice, bob, dave = _phones(site, "1001", "1002", "1004")
+    _ring(site, dave, bob)
+
+    def caller_gives_up(target):
+        dave.hangup()
+        until(lambda: site.switch.find(target) is None, message="the caller's leg stayed")
+    _before_intercept(site, caller_gives_up)
+    call = alice.dial(GROUP)
+    until(lambda: site.rec.played[call.uuid], 2.5, message="the picker waited in silence")
+    assert site.rec.played[call.uuid] == [site.config.pickup.prompt_nothing_ringing]
+    for phone in (alice, bob, dave):
+        phone.wait_idle()
+    assert [r["action"] for r in site.pickup.store.call_log()] == ["pickup_empty"]
+
+
+def test_a_member_who_answers_as_the_intercept_is_sent_keeps_the_call(site):
+    """intercept_unbridged_only makes the switch refuse the intercept: the picker hears the
+    nothing-ringing prompt, Dave talks to Bob."""
+    alice, bob, dave = _phones(site, "1001", "1002", "1004")
+    _ring(site, dave, bob)
+
+    def member_answers(target):
+        bob.answer()
+        until(lambda: dave.connected_to() == "1002", message="Bob's answer never connected")
+    _before_intercept(site, member_answers)
+    call = alice.dial(GROUP)
+    alice.wait_idle()
+    assert site.rec.played[call.uuid] == [site.config.pickup.prompt_nothing_ringing]
+    assert dave.connected_to() == "1002" and bob.connected_to() == "1004"
+    assert [r["action"] for r in site.pickup.store.call_log()] == ["pickup_empty"]
+
+
+def test_a_parked_call_is_not_pickable(make_site):
+    """Alice parked by Bob (a member) waits in her orbit: nothing rings for the group, so
+    Carol's pickup finds nothing and Alice stays parked (before any ring-back)."""
+    site = make_site(timeout=60)
+    alice, bob, carol = _phones(site, "1001", "1002", "1003")
+    alice.dial("*70", variables={"referred_by_user": "1002"})
+    orbit = site.orbit_of(alice)
+    call = carol.dial(GROUP)
+    carol.wait_idle()
+    assert site.rec.played[call.uuid] == [site.config.pickup.prompt_nothing_ringing]
+    assert site.service.store.by_orbit(orbit) is not None
+    assert alice.hearing() == "music" and bob.state == "idle"
+
+
+def test_the_groups_blf_key_is_sent_again_after_a_reconnect(site):
+    """A switch restarted or a socket lost forgets the presence it was given: after the
+    controller reconnects, each group's key is sent again with what rings now."""
+    bob, dave = _phones(site, "1002", "1004")
+    until(lambda: site.rec.pickup_blf(GROUP)[-1:] == ["idle"], message="no initial BLF")
+    _ring(site, dave, bob)
+    until(lambda: site.rec.pickup[GROUP][-1:] == ["ringing"], message="BLF not ringing")
+    sent = len(site.rec.pickup[GROUP])
+    site.switch.drop_connections()
+    until(lambda: len(site.rec.pickup[GROUP]) > sent, 10, message="the key was not sent again")
+    assert site.rec.pickup[GROUP][sent:] == ["ringing"]
+    dave.hangup()
+    until(lambda: site.rec.pickup[GROUP][-1:] == ["idle"], message="BLF not idle again")
