@@ -123,21 +123,27 @@ class LiveSwitch(Changes):
         return self.esl.api(command)
 
     def hangup_all(self, timeout=10.0):
-        """Every channel on the switch hung up and gone (between scenarios). Gone means the
-        switch's live session count is 0 (`status`: switch_core_session_count), not that
-        `show channels` is empty: that reads the core's SQL table, which switch_core_sqldb.c
-        writes from a queue up to ~200 ms late, so it can be empty while legs of the scenario
-        just ended are still dying; their last events then reach the next scenario's
-        connection (the flaky `test_ringing_phone_answered_by_hand` of 2026-12-01)."""
+        """Every channel on the switch hung up and gone (between scenarios): the live session
+        count is 0 (`status`, switch_core_session_count) *and* `show channels` is empty. Each
+        alone can say so too early. The count drops in switch_core_session_perform_destroy just
+        before CHANNEL_DESTROY is fired, so that event may still be on its way. The table is
+        written by switch_core_sqldb.c from the events, queued: a leg created a moment ago may
+        not be in it yet, and a row stays until its CHANNEL_DESTROY is processed, so the next
+        scenario's controller, which reconciles from `show channels` when it connects, would
+        take a leg already gone for a live one (its CHANNEL_DESTROY went out before that
+        controller subscribed)."""
         self.api("hupall MANAGER_REQUEST")
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             status = self.api("status")
             m = re.search(r"^(\d+) session\(s\) - peak", status, re.M)
-            if m and m.group(1) == "0":
+            rows = self.api("show channels as json")
+            if m and m.group(1) == "0" and '"row_count":0' in rows.replace(" ", ""):
                 return
+            if time.monotonic() >= deadline:
+                raise TimeoutError("channels still up after hupall: %s / %s"
+                                   % (status[:300], rows[:300]))
             gevent.sleep(0.02)
-        raise TimeoutError("sessions still up after hupall: %s" % status[:500])
 
     # -- phones ------------------------------------------------------------------------------
     def register(self, user, name=None):

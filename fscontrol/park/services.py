@@ -866,10 +866,18 @@ class ParkService:
         stranger's Referred-By does not make a stranger (or another user) the parker."""
         ch = self.esl.registry.recent(transferor_leg) if transferor_leg else None
         if ch is not None:
+            v = ch.variables
             if ch.direction == "outbound":
-                user = ch.variables.get("dialed_user") or (ch.destination_number or "").split("@")[0]
+                user = v.get("dialed_user") or (ch.destination_number or "").split("@")[0]
+            elif v.get("user_name"):
+                user = v["user_name"]           # authenticated by the switch (mod_sofia)
+            elif (ch.name or "").startswith("loopback/") or not v:
+                # a caller id proves nothing (a trunk may send "1001"): only the harness's
+                # loopback phones, or a leg known only from `show channels` after a reconnect
+                # (no variables there), are taken by it -- as CallTracker.user_of_channel does
+                user = ch.caller_id_number
             else:
-                user = ch.variables.get("user_name") or ch.caller_id_number
+                user = None
         else:
             user = referred_by
         if self.is_user(user):

@@ -114,11 +114,13 @@ class Api:
         # sends text/html, which the phones answer 415 (baresip in the live run of 2026-12-01):
         # a simulated phone takes text/plain only
         delivered = phone is not None and phone.registered and ctype == "text/plain"
-        # switch_loadable_module.c, switch_core_chat_send_args: "type" only when given
+        # switch_loadable_module.c, switch_core_chat_send_args: "type" only when given; the
+        # API's send is blocking, so do_chat_send fires the event with Delivery-Failure "true"
+        # or "false" after the chat interface answered (s08: the failure)
         self.sw.fire_global("MESSAGE", post=[
             ("proto", "global"), ("from", frm), ("to", to)] + ([("type", ctype)] if ctype else []) + [
-            ("skip_global_process", "true"), ("blocking", "true"), ("dest_proto", proto)]
-            + ([] if delivered else [("Delivery-Failure", "true")]),
+            ("skip_global_process", "true"), ("blocking", "true"), ("dest_proto", proto),
+            ("Delivery-Failure", "false" if delivered else "true")],
             body=body)
         if delivered:
             phone.messages.append((frm, body))

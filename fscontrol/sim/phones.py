@@ -118,23 +118,13 @@ class Phone(PhoneWaits):
 
     def blind_transfer(self, number, referred_by=False):
         """Blind-transfer the party of this phone's call to `number` as a SIP phone does (REFER,
-        then BYE), with what mod_sofia's sofia_handle_sip_i_refer (sofia.c) sets: on this leg
-        transfer_to / transfer_destination and transfer_fallback_extension (the REFER's From
-        user); on the transferred leg sip_refer_to and, only when the phone sent one (many do
-        not), sip_h_Referred-By; then switch_ivr_session_transfer of that leg to `number` in its
-        context, and this leg hangs up."""
+        then BYE): `refer` below, from this phone's leg, with a Referred-By naming this phone
+        only when `referred_by` (many phones send none)."""
         ch = self.channel
-        other = ch.bridged if ch is not None else None
-        if other is None:
+        if ch is None or ch.bridged is None:
             raise RuntimeError("phone %s has no bridged call to transfer" % self.user)
-        ch.vars["transfer_to"] = "blind:%s" % other.uuid
-        ch.vars["transfer_destination"] = "blind:%s" % number
-        ch.vars["transfer_fallback_extension"] = self.user
-        other.vars["sip_refer_to"] = "<sip:%s@%s>" % (number, self.sw.domain)
-        if referred_by:
-            other.vars["sip_h_Referred-By"] = "<sip:%s@%s>" % (self.user, self.sw.domain)
-        self.sw.api.execute("uuid_transfer", "%s %s XML %s" % (other.uuid, number, other.context))
-        ch.hangup("NORMAL_CLEARING")
+        refer(self.sw, ch, number, self.user,
+              "<sip:%s@%s>" % (self.user, self.sw.domain) if referred_by else None)
 
     def hold(self):
         """Put the current call on hold from the phone (a re-INVITE with a=sendonly): mod_sofia
@@ -222,3 +212,24 @@ class Phone(PhoneWaits):
         if ch.direction == "outbound" and not ch.is_answered:
             return None
         return "silence"
+
+
+def refer(sw, ch, number, from_user, referred_by=None):
+    """A blind-transfer REFER received on SIP leg `ch` (from its remote party, whose REFER's
+    From user is `from_user`), then that party's BYE, with what mod_sofia's
+    sofia_handle_sip_i_refer (sofia.c) does: on `ch` transfer_to / transfer_destination and
+    transfer_fallback_extension (the From user, whatever the sender put there); on the bridged
+    leg sip_refer_to and, only when the REFER had one, sip_h_Referred-By (`referred_by`, the
+    header as sent); then switch_ivr_session_transfer of that leg to `number` in its own
+    context, and `ch` hangs up."""
+    other = ch.bridged
+    if other is None:
+        raise RuntimeError("%s has no bridged call to transfer" % ch.name)
+    ch.vars["transfer_to"] = "blind:%s" % other.uuid
+    ch.vars["transfer_destination"] = "blind:%s" % number
+    ch.vars["transfer_fallback_extension"] = from_user
+    other.vars["sip_refer_to"] = "<sip:%s@%s>" % (number, sw.domain)
+    if referred_by:
+        other.vars["sip_h_Referred-By"] = referred_by
+    sw.api.execute("uuid_transfer", "%s %s XML %s" % (other.uuid, number, other.context))
+    ch.hangup("NORMAL_CLEARING")

@@ -103,3 +103,33 @@ def test_a_picked_off_phone_ends_with_picked_off_and_the_ringing_leg_knows_its_c
     leg = next(v for k, v in sw.ended.items() if k.startswith(ringing))
     assert leg.originator.startswith(caller_side)
     assert bob.state == "idle" and bob.last_hangup_cause == "PICKED_OFF"
+
+
+def _status(sessions):
+    return ("UP 0 years, 0 days, 0 hours, 1 minutes, 2 seconds, 3 milliseconds, 4 microseconds\n"
+            "FreeSWITCH (Version 1.10.12-release 64bit) is ready\n"
+            "40 session(s) since startup\n"
+            "%d session(s) - peak 4, last 5min 4 \n"
+            "0 session(s) per Sec out of max 30, peak 2, last 5min 2 \n"
+            "1000 session(s) max\n" % sessions)
+
+
+def test_hangup_all_waits_for_the_session_count_and_the_channel_table():
+    """Between scenarios: neither `status` nor `show channels` alone says every leg is gone. The
+    count drops before CHANNEL_DESTROY is fired (switch_core_session_perform_destroy); a row
+    stays until switch_core_sqldb.c has processed that event, and the next scenario's
+    controller would reconcile it as a live channel."""
+    sw, _bob = _driver()
+    one_row = '{"row_count":1,"rows":[{"uuid":"%s"}]}' % STALE
+    replies = {"status": [_status(1), _status(0), _status(0), _status(0)],
+               "show channels as json": ['{"row_count":0}', one_row, one_row, '{"row_count":0}']}
+    sent = []
+
+    def api(command):
+        sent.append(command)
+        return replies[command].pop(0) if command in replies else "+OK"
+
+    sw.api = api
+    sw.hangup_all(timeout=5)
+    assert sent[0] == "hupall MANAGER_REQUEST"
+    assert replies == {"status": [], "show channels as json": []}, "returned before both said so"

@@ -75,6 +75,31 @@ def test_a_referred_by_naming_another_user_does_not_beat_the_leg_the_switch_know
     assert site.service.store.by_orbit(orbit).parker == "1002"
 
 
+def test_a_stranger_transferring_with_a_users_caller_id_does_not_make_that_user_the_parker(
+        make_site):
+    """A trunk call (no authenticated user; caller id, From and Referred-By all say 1002, which
+    a trunk may send) to Alice, who answers; the far end blind-transfers her to *70. The leg
+    the switch knows is the trunk's, whose caller id proves nothing: no parker, so Bob is never
+    rung back for a call he did not park."""
+    from fscontrol.sim.channels import Channel
+    from fscontrol.sim.endpoints import _inbound_announce
+    from fscontrol.sim.phones import refer
+    site = make_site()
+    sw = site.switch
+    alice, bob = sw.register("1001", "Alice"), sw.register("1002", "Bob")
+    alice.auto_answer()
+    trunk = Channel(sw, "sofia/external/+4930555", "inbound", kind="phone", cid_name="Bob",
+                    cid_num="1002", dest="1001", context="public",
+                    variables={"sip_from_user": "1002"}, source="mod_sofia")
+    sw.track(trunk)
+    _inbound_announce(trunk)
+    trunk.start(("dialplan", "1001", sw.context))
+    alice.wait_connected(timeout=5)
+    refer(sw, trunk, "*70", "1002", "<sip:1002@%s>" % sw.domain)
+    orbit = site.orbit_of(alice)
+    assert site.service.store.by_orbit(orbit).parker is None
+
+
 def test_a_blf_key_on_the_orbit_shows_who_is_parked_there(make_site):
     """What a phone subscribed to park+<orbit> shows (mod_sofia's NOTIFY, fscontrol.sim.blf):
     the live run of 2026-12-01 saw the note "Holding" whoever was parked; now the parked caller."""

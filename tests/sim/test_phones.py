@@ -169,7 +169,13 @@ def test_chat_reaches_a_phone_only_as_text_plain(sw, content_type, reply):
     """`chat` without a content type goes out as text/html and SIP phones answer 415 (live run
     of 2026-12-01, baresip on mod_sofia); with `|text/plain` the phone takes it."""
     bob = sw.register("1002")
+    events = []
+    sw.add_listener(lambda ev: events.append(ev) if ev.name == "MESSAGE" else None)
     got = sw.api.execute("chat", "sip|7000@fscontrol.test|1002@fscontrol.test|Alice parked at 7000"
                          + content_type)
     assert got == reply
     assert bob.messages == ([("7000@fscontrol.test", "Alice parked at 7000")] if reply == "Sent" else [])
+    # do_chat_send (switch_loadable_module.c) fires the MESSAGE of a blocking send with
+    # Delivery-Failure "true" or "false" (trace s08: "true" for a user with no registration)
+    until(lambda: events, message="the MESSAGE event")
+    assert events[0].get("Delivery-Failure") == ("false" if reply == "Sent" else "true")
