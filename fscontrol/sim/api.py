@@ -180,6 +180,8 @@ class Api:
         else:
             ctx = args[3] if len(args) > 3 else "default"
             program = ("dialplan_after_originate", target, ctx)
+        if ch.kind == "loopback":
+            ch.flip_cid()       # it runs its app now: switch_channel_sort_cid (s05's CALL_UPDATE)
         ch.fire("CALL_UPDATE")
         self.after_reply(lambda: self._start(ch, program))
         return "+OK %s\n" % ch.uuid

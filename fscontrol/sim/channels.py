@@ -68,6 +68,7 @@ class Channel:
         self.cid_name, self.cid_num = cid_name, cid_num
         self.orig_cid_num = cid_num
         self.callee_num = cid_num
+        self.callee_name = ""                 # shown only when set (a loopback -a leg's)
         self.ani = cid_num
         self.dest, self.context, self.source = dest, context, source
         self.created = time.time()
@@ -144,11 +145,13 @@ class Channel:
         logical = "inbound" if (self.direction == "inbound") != (prefix == "Other-Leg") else "outbound"
         h = [(prefix + "-Direction", self.direction), (prefix + "-Logical-Direction", logical),
              (prefix + "-Caller-ID-Name", self.cid_name), (prefix + "-Caller-ID-Number", self.cid_num),
-             (prefix + "-Orig-Caller-ID-Number", self.orig_cid_num),
-             (prefix + "-Callee-ID-Number", self.callee_num), (prefix + "-ANI", self.ani),
-             (prefix + "-Destination-Number", self.dest), (prefix + "-Unique-ID", self.uuid),
-             (prefix + "-Source", self.source), (prefix + "-Context", self.context),
-             (prefix + "-Channel-Name", self.name)]
+             (prefix + "-Orig-Caller-ID-Number", self.orig_cid_num)]
+        if self.callee_name:
+            h.append((prefix + "-Callee-ID-Name", self.callee_name))
+        h += [(prefix + "-Callee-ID-Number", self.callee_num), (prefix + "-ANI", self.ani),
+              (prefix + "-Destination-Number", self.dest), (prefix + "-Unique-ID", self.uuid),
+              (prefix + "-Source", self.source), (prefix + "-Context", self.context),
+              (prefix + "-Channel-Name", self.name)]
         if not short:
             h.append((prefix + "-Profile-Index", "1"))
         h += [(prefix + "-Profile-Created-Time", _usec(self.created)),
@@ -188,6 +191,16 @@ class Channel:
         self.callstate = callstate
         self.fire("CHANNEL_CALLSTATE", post=[("Original-Channel-Call-State", old),
                                              ("Channel-Call-State-Number", "1")])
+
+    def flip_cid(self):
+        """switch_channel_flip_cid (switch_channel.c), run by switch_channel_sort_cid when an
+        outbound channel first runs a dialplan or application (CF_DIALPLAN): the callee id
+        becomes the caller id and the caller id the callee's ("Flipping CID from "Alice" <1001>
+        to "Outbound Call" <default>" in the live log of 2026-12-01; trace s05's CALL_UPDATE)."""
+        if not self.callee_name:
+            return
+        self.cid_name, self.callee_name = self.callee_name, self.cid_name
+        self.cid_num, self.callee_num = self.callee_num, self.cid_num
 
     # -- answer / progress -----------------------------------------------------------------
     @property

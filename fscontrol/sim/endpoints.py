@@ -74,9 +74,13 @@ def create_leg(sw, leg, caller=None):
         parts = rest.split("/")
         exten = parts[0]
         context = parts[1] if len(parts) > 1 and parts[1] else "default"
+        # the -a leg's caller id is the originate's (or the bridging caller's), its callee id
+        # "Outbound Call" <context> (trace s05); an originate API flips them once it runs its
+        # app (switch_channel_sort_cid), a leg a bridge rings keeps them
         a = Channel(sw, "loopback/%s-a" % exten, "outbound", uuid=ouuid, kind="loopback",
-                    cid_name="Outbound Call", cid_num=context, dest=exten, context=context, variables=v,
-                    temp_name="loopback/%s-a" % rest)
+                    cid_name=cid_name or "", cid_num=cid_num or "0000000000", dest=exten,
+                    context=context, variables=v, temp_name="loopback/%s-a" % rest)
+        a.callee_name, a.callee_num = "Outbound Call", context
         _register(sw, a, caller, v)
         _outbound_announce(a, ouuid)
         # the -b leg's caller id is the originate's (or the bridging caller's); no name stays empty (s04, s11)

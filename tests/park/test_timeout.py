@@ -55,6 +55,19 @@ def test_parker_answers_the_ringback_and_is_bridged_to_the_parked_call(make_site
     until(lambda: site.service.store.by_orbit(orbit) is None)
 
 
+def test_a_callers_name_with_a_colon_reaches_the_parkers_phone_whole(make_site):
+    """A SIP phone shows a caller-id name from its last ':' on (live run of 2026-12-01: "Parked
+    7000: Alice" rang as " Alice"): the ring-back's name has no ':' even when the caller's has."""
+    site = make_site(timeout=1, ringback_timeout=3)
+    bob = site.switch.register("1002", "Bob")
+    acme = site.switch.register("2001", "Acme: Sales")     # not one of our users
+    bob.ring_forever()
+    acme.dial("*70", variables=REFERRED_BY_BOB)
+    orbit = site.orbit_of(acme)
+    bob.wait_ringing(5)
+    assert bob.display() == f"Parked {orbit} - Acme Sales"
+
+
 def test_busy_parker_uses_the_attempt_and_no_fallback_means_prompt_and_disconnect(make_site):
     site = make_site(timeout=1, ringback_timeout=2, max_attempts=1, fallback="")
     alice, bob = site.switch.register("1001", "Alice"), site.switch.register("1002", "Bob")

@@ -179,3 +179,31 @@ def test_chat_reaches_a_phone_only_as_text_plain(sw, content_type, reply):
     # Delivery-Failure "true" or "false" (trace s08: "true" for a user with no registration)
     until(lambda: events, message="the MESSAGE event")
     assert events[0].get("Delivery-Failure") == ("false" if reply == "Sent" else "true")
+
+
+def test_a_loopback_a_leg_shows_the_callers_id_until_an_originate_runs_its_app(switch):
+    """Trace s05 and the live log of 2026-12-01: the -a leg of loopback/call-ring/trace
+    originated with Alice's caller id says Caller "Alice" <1001>, callee "Outbound Call"
+    <trace>; when the originate API runs its app, switch_channel_sort_cid (switch_channel.c)
+    flips them ("Flipping CID from "Alice" <1001> to "Outbound Call" <default>"), CALL_UPDATE
+    first. The -a leg the -b leg's bridge rings (loopback/ring/trace) runs no app: no flip."""
+    events = []
+    switch.add_listener(lambda ev: events.append(ev) if ev.get("Channel-Name", "").startswith(
+        ("loopback/call-ring-a", "loopback/ring-a")) else None)
+    reply = switch.api.execute("originate", "{origination_caller_id_number=1001,"
+                               "origination_caller_id_name=Alice}loopback/call-ring/trace &park()")
+    assert reply.startswith("+OK"), reply
+    until(lambda: any(e.name == "CHANNEL_PARK" for e in events), message="the -a leg parked")
+
+    def story(name):
+        return [(e.name, e.get("Caller-Caller-ID-Name"), e.get("Caller-Caller-ID-Number"),
+                 e.get("Caller-Callee-ID-Name"), e.get("Caller-Callee-ID-Number"))
+                for e in events if e.get("Channel-Name") == name]
+
+    caller = story("loopback/call-ring-a")
+    flip = [n for n, *_ in caller].index("CALL_UPDATE")
+    assert {c[1:] for c in caller[:flip]} == {("Alice", "1001", "Outbound Call", "trace")}
+    assert {c[1:] for c in caller[flip:]} == {("Outbound Call", "trace", "Alice", "1001")}
+    ringing = story("loopback/ring-a")
+    assert ringing and {c[1:] for c in ringing} == {("Alice", "1001", "Outbound Call", "trace")}
+    switch.api.execute("hupall", "")
